@@ -1,0 +1,55 @@
+//! Catalogs as the store keeps them: a named instance of a plugin with its properties, its
+//! sandbox grants and a generation that grows on every change.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a catalog's plugin instances may reach outside the sandbox. Empty means nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants {
+    /// Directories the plugin may read (preopened read-only).
+    #[serde(default)]
+    pub allowed_paths: Vec<String>,
+    /// Outbound HTTP destinations, as `scheme://host:port`.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// The definition of a catalog: what a create provides, and what an alter replaces whole.
+///
+/// Properties are stored as given: a `${ENV:NAME}` reference stays a reference and is resolved
+/// on the host that runs the plugin, never in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogSpec {
+    pub plugin_name: String,
+    pub plugin_version: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+/// A stored catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Catalog {
+    pub name: String,
+    pub plugin_name: String,
+    pub plugin_version: String,
+    #[sqlx(json)]
+    pub properties: BTreeMap<String, String>,
+    #[sqlx(json)]
+    pub grants: Grants,
+    /// 1 at creation, +1 on every alter.
+    pub generation: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Catalog {
+    /// The catalog's plugin as `name@version`.
+    pub fn plugin_reference(&self) -> String {
+        crate::plugin::plugin_reference(&self.plugin_name, &self.plugin_version)
+    }
+}

@@ -1,0 +1,60 @@
+//! Plugins as the store keeps them: an uploaded connector component, identified by
+//! `name@version` and by the sha256 of its bytes, with the config fields its spec declares.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A config field a plugin's spec declares. Stored with the plugin so the store knows, without
+/// loading the component, which catalog properties are secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigField {
+    pub name: String,
+    #[serde(default)]
+    pub doc: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// What a caller provides to upload a plugin; the store computes the sha256 and size from the
+/// component bytes itself, so they cannot disagree with the bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPlugin {
+    pub name: String,
+    pub version: String,
+    /// The connector contract version the component declares, like `0.1.0`.
+    pub contract_version: String,
+    pub config_fields: Vec<ConfigField>,
+    pub description: String,
+}
+
+/// An uploaded plugin, without its bytes (see [`crate::Store::plugin_component`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Plugin {
+    pub name: String,
+    pub version: String,
+    /// Lowercase hex sha256 of the component bytes.
+    pub sha256: String,
+    pub contract_version: String,
+    /// Size of the component in bytes.
+    #[sqlx(try_from = "i64")]
+    pub size: u64,
+    #[sqlx(json)]
+    pub config_fields: Vec<ConfigField>,
+    pub description: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl Plugin {
+    /// `name@version`, as messages and the API show it.
+    pub fn reference(&self) -> String {
+        plugin_reference(&self.name, &self.version)
+    }
+}
+
+pub(crate) fn plugin_reference(name: &str, version: &str) -> String {
+    format!("{name}@{version}")
+}

@@ -1,0 +1,65 @@
+//! The Quarry guest SDK: everything a connector author needs besides their own logic.
+//!
+//! A connector implements three traits — [`Connector`] (what it is and how to open a catalog),
+//! [`Catalog`] (metadata and scan planning for one configured catalog) and [`SplitReader`]
+//! (reading one split as Arrow record batches) — and calls [`export_connector!`] once. The SDK
+//! hides wit-bindgen, the conversion between WIT records and these Rust types, the Arrow IPC
+//! encoding of batches and the sizing of batches to the host's row and byte caps.
+//!
+//! Everything except the export glue compiles natively too, so connector logic is unit-tested
+//! with plain `cargo test`, without wasm.
+
+extern crate self as quarry_sdk;
+
+mod connector;
+mod error;
+pub mod ipc;
+pub mod log;
+mod pacer;
+pub mod predicate;
+mod properties;
+mod scan;
+mod schema;
+mod spec;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod guest;
+
+pub use arrow_array;
+pub use arrow_schema;
+pub use connector::{Catalog, Connector, SplitReader};
+pub use error::{ConnectorError, ErrorKind, Result};
+pub use pacer::BatchPacer;
+pub use predicate::{CompareOp, Predicate, PredicateNode, Scalar};
+pub use properties::Properties;
+pub use scan::{Pushdown, ScanPlan, ScanRequest, Split};
+pub use schema::{Column, DataType, TableSchema};
+pub use spec::{ConfigField, ConfigIssue, ConnectorSpec};
+
+/// The version of the connector contract (`wit/connector.wit`) this SDK builds against.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Exports a [`Connector`] implementation as the component's `quarry:connector/source`.
+///
+/// ```text
+/// struct MyConnector;
+/// impl quarry_sdk::Connector for MyConnector { /* ... */ }
+/// quarry_sdk::export_connector!(MyConnector);
+/// ```
+///
+/// Expands to nothing on native targets, so the same crate also builds as a plain library for
+/// tests.
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        const _: () = {
+            type QuarryGuest = $crate::guest::GuestAdapter<$connector>;
+            $crate::guest::bindings::export_source!(
+                QuarryGuest with_types_in $crate::guest::bindings
+            );
+        };
+    };
+}

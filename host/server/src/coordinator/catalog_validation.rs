@@ -1,0 +1,333 @@
+//! Checking a catalog definition before it is committed, in the order that gives the best
+//! message for the least work:
+//!
+//! 1. the plugin exists;
+//! 2. the properties fit the plugin's declared config fields (no unknown key, every required key
+//!    present) and the grants are well formed; every problem is collected, not just the first;
+//! 3. `${ENV:NAME}` references resolve in the coordinator's environment (resolved for this
+//!    validation only: the catalog is stored with the references, and they are never returned);
+//! 4. the plugin's own `validate` runs in the sandbox with the catalog's grants (Kafka Connect's
+//!    validate).
+//!
+//! Whatever fails, nothing is stored: the caller writes only after this returns `Ok`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use quarry_runtime::{CatalogConfig, HostPattern};
+use quarry_store::{CatalogSpec, ConfigField, Grants, Plugin};
+
+use crate::coordinator::api_error::{ApiError, Issue};
+use crate::coordinator::state::AppState;
+
+/// Validates the catalog `name` defined by `spec`; returns the plugin it uses.
+pub async fn validate_catalog(
+    state: &AppState,
+    name: &str,
+    spec: &CatalogSpec,
+) -> Result<Plugin, ApiError> {
+    let plugin = state
+        .store()
+        .get_plugin(&spec.plugin_name, &spec.plugin_version)
+        .await
+        .map_err(|error| match error {
+            quarry_store::Error::NotFound { .. } => ApiError::UnknownPlugin(format!(
+                "plugin \"{}@{}\" not found; upload it first (POST /v1/plugins)",
+                spec.plugin_name, spec.plugin_version
+            )),
+            other => other.into(),
+        })?;
+
+    let mut issues = check_properties(&spec.properties, &plugin.config_fields);
+    issues.extend(check_grants(&spec.grants));
+    let resolved = resolve_references(&spec.properties, |var| state.env_var(var), &mut issues);
+    if !issues.is_empty() {
+        return Err(invalid(name, issues));
+    }
+
+    let loaded = state.loaded_plugin(&plugin).await?;
+    let properties: Vec<(String, String)> = resolved.into_iter().collect();
+    let config = CatalogConfig {
+        name: name.to_owned(),
+        plugin: loaded,
+        properties: properties.clone(),
+        limits: None,
+        grants: runtime_grants(&spec.grants),
+    };
+    let secrets = secret_values(&spec.properties, &properties, &plugin.config_fields);
+    let connector = state
+        .runtime()
+        .open_catalog(config)
+        .map_err(|error| scrub_error(error.into(), &secrets))?;
+    let outcome = connector.validate(properties).await;
+    connector.release_instances();
+    let plugin_issues = outcome.map_err(|error| scrub_error(error.into(), &secrets))?;
+    if !plugin_issues.is_empty() {
+        let issues = plugin_issues
+            .into_iter()
+            .map(|issue| Issue {
+                field: issue.field,
+                message: scrub(&issue.message, &secrets),
+            })
+            .collect();
+        return Err(invalid(name, issues));
+    }
+    Ok(plugin)
+}
+
+fn invalid(name: &str, issues: Vec<Issue>) -> ApiError {
+    let listed: Vec<String> = issues
+        .iter()
+        .map(|issue| match &issue.field {
+            Some(field) => format!("{field}: {}", issue.message),
+            None => issue.message.clone(),
+        })
+        .collect();
+    ApiError::InvalidCatalog {
+        message: format!("catalog \"{name}\" is invalid: {}", listed.join("; ")),
+        issues,
+    }
+}
+
+/// Unknown keys and missing required keys, against the plugin's declared fields.
+pub fn check_properties(
+    properties: &BTreeMap<String, String>,
+    fields: &[ConfigField],
+) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    for key in properties.keys() {
+        if !known.contains(&key.as_str()) {
+            let known_list = if known.is_empty() {
+                "the plugin declares no properties".to_owned()
+            } else {
+                format!("known: {}", known.join(", "))
+            };
+            issues.push(Issue::field(
+                key.clone(),
+                format!("unknown property ({known_list})"),
+            ));
+        }
+    }
+    for field in fields.iter().filter(|f| f.required) {
+        if !properties.contains_key(&field.name) {
+            issues.push(Issue::field(
+                field.name.clone(),
+                "missing required property".to_owned(),
+            ));
+        }
+    }
+    issues
+}
+
+/// Grants must be absolute directories and `http(s)://host[:port]` origins.
+pub fn check_grants(grants: &Grants) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    for path in &grants.allowed_paths {
+        if !Path::new(path).is_absolute() {
+            issues.push(Issue::field(
+                "grants.allowed_paths",
+                format!("\"{path}\" is not an absolute path"),
+            ));
+        }
+    }
+    for host in &grants.allowed_hosts {
+        if HostPattern::parse(host).is_none() {
+            issues.push(Issue::field(
+                "grants.allowed_hosts",
+                format!("\"{host}\" is not an origin like https://host or http://host:port"),
+            ));
+        }
+    }
+    issues
+}
+
+fn runtime_grants(grants: &Grants) -> quarry_runtime::Grants {
+    quarry_runtime::Grants {
+        allowed_paths: grants.allowed_paths.iter().map(PathBuf::from).collect(),
+        allowed_hosts: grants
+            .allowed_hosts
+            .iter()
+            .filter_map(|h| HostPattern::parse(h))
+            .collect(),
+    }
+}
+
+const REFERENCE_START: &str = "${ENV:";
+
+/// Properties with every `${ENV:NAME}` replaced by the variable's value; an unset variable or a
+/// malformed reference adds an issue (naming the variable, never a value).
+pub fn resolve_references(
+    properties: &BTreeMap<String, String>,
+    lookup: impl Fn(&str) -> Option<String>,
+    issues: &mut Vec<Issue>,
+) -> BTreeMap<String, String> {
+    let mut resolved = BTreeMap::new();
+    for (key, value) in properties {
+        let mut out = String::with_capacity(value.len());
+        let mut rest = value.as_str();
+        while let Some(start) = rest.find(REFERENCE_START) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + REFERENCE_START.len()..];
+            let Some(end) = after.find('}') else {
+                issues.push(Issue::field(
+                    key.clone(),
+                    "unterminated ${ENV:…} reference".to_owned(),
+                ));
+                rest = "";
+                break;
+            };
+            let var = &after[..end];
+            if !is_env_name(var) {
+                issues.push(Issue::field(
+                    key.clone(),
+                    format!("invalid environment variable name \"{var}\" in ${{ENV:…}}"),
+                ));
+            } else {
+                match lookup(var) {
+                    Some(found) => out.push_str(&found),
+                    None => issues.push(Issue::field(
+                        key.clone(),
+                        format!("environment variable \"{var}\" is not set on the coordinator"),
+                    )),
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        resolved.insert(key.clone(), out);
+    }
+    resolved
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Values that must not reach a response or a log: what secret fields resolved to, and what
+/// any `${ENV:…}` reference resolved to.
+fn secret_values(
+    given: &BTreeMap<String, String>,
+    resolved: &[(String, String)],
+    fields: &[ConfigField],
+) -> Vec<String> {
+    resolved
+        .iter()
+        .filter(|(key, value)| {
+            let secret = fields.iter().any(|f| f.secret && f.name == *key);
+            let referenced = given
+                .get(key)
+                .is_some_and(|v| v.contains(REFERENCE_START) && v != value);
+            (secret || referenced) && !value.is_empty()
+        })
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
+/// `text` with every secret value replaced by `***`.
+fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), quarry_store::REDACTED)
+    })
+}
+
+fn scrub_error(error: ApiError, secrets: &[String]) -> ApiError {
+    match error {
+        ApiError::InvalidCatalog { message, issues } => ApiError::InvalidCatalog {
+            message: scrub(&message, secrets),
+            issues: issues
+                .into_iter()
+                .map(|issue| Issue {
+                    field: issue.field,
+                    message: scrub(&issue.message, secrets),
+                })
+                .collect(),
+        },
+        ApiError::PluginFailed(message) => ApiError::PluginFailed(scrub(&message, secrets)),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<ConfigField> {
+        vec![
+            ConfigField {
+                name: "user".into(),
+                required: true,
+                ..ConfigField::default()
+            },
+            ConfigField {
+                name: "password".into(),
+                secret: true,
+                ..ConfigField::default()
+            },
+        ]
+    }
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_property_problem_is_listed() {
+        let issues = check_properties(&props(&[("colour", "red"), ("size", "9")]), &fields());
+        let fields: Vec<_> = issues.iter().filter_map(|i| i.field.as_deref()).collect();
+        assert_eq!(fields, ["colour", "size", "user"]);
+    }
+
+    #[test]
+    fn references_resolve_and_unset_ones_are_reported_by_name() {
+        let mut issues = Vec::new();
+        let resolved = resolve_references(
+            &props(&[("password", "${ENV:PW}"), ("dsn", "x=${ENV:NOPE};y")]),
+            |var| (var == "PW").then(|| "hunter2".to_owned()),
+            &mut issues,
+        );
+        assert_eq!(resolved["password"], "hunter2");
+        assert_eq!(issues.len(), 1);
+        assert!(issues[0].message.contains("\"NOPE\""), "{:?}", issues);
+        assert!(!issues[0].message.contains("hunter2"));
+    }
+
+    #[test]
+    fn malformed_references_are_reported() {
+        let mut issues = Vec::new();
+        resolve_references(
+            &props(&[("a", "${ENV:X"), ("b", "${ENV:1x}")]),
+            |_| None,
+            &mut issues,
+        );
+        assert_eq!(issues.len(), 2, "{issues:?}");
+    }
+
+    #[test]
+    fn grants_are_checked() {
+        let grants = Grants {
+            allowed_paths: vec!["relative/dir".into(), "/abs".into()],
+            allowed_hosts: vec!["ftp://x".into(), "https://ok.example.com".into()],
+        };
+        assert_eq!(check_grants(&grants).len(), 2);
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_messages() {
+        let given = props(&[("password", "${ENV:PW}"), ("user", "alice")]);
+        let resolved = vec![
+            ("password".to_owned(), "hunter2".to_owned()),
+            ("user".to_owned(), "alice".to_owned()),
+        ];
+        let secrets = secret_values(&given, &resolved, &fields());
+        assert_eq!(
+            scrub("bad password hunter2 for alice", &secrets),
+            "bad password *** for alice"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! [`Coordinator`]: everything the coordinator process is configured with, in one typed struct.
+//!
+//! Built from defaults, then the environment (`QUARRY_…`, [`Coordinator::with_env`]); the
+//! `quarry coordinator` binary adds a file and flags on top. Tokens are kept out of `Debug`, so a
+//! logged config never shows them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use quarry_runtime::RuntimeConfig;
+
+/// The default cap on an uploaded component: 64 MiB.
+pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The coordinator's configuration.
+#[derive(Clone)]
+pub struct Coordinator {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// The catalog store: `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// The bearer token for the control API (`QUARRY_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+    /// The bearer token workers present (`QUARRY_CLUSTER_SECRET`).
+    pub cluster_secret: Option<String>,
+    /// Runs without tokens where none is configured, and says so in the log. For a laptop.
+    pub dev_mode: bool,
+    /// The largest component `POST /v1/plugins` accepts, in bytes.
+    pub max_plugin_size: u64,
+    /// The sandbox runtime that loads plugins and validates catalogs.
+    pub runtime: RuntimeConfig,
+    /// Where `${ENV:NAME}` references are looked up when a catalog is validated: `None` is the
+    /// coordinator's process environment; a map replaces it (tests, embedding).
+    pub environment: Option<BTreeMap<String, String>>,
+}
+
+impl Default for Coordinator {
+    fn default() -> Self {
+        Coordinator {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://data/quarry.db".to_owned(),
+            admin_token: None,
+            cluster_secret: None,
+            dev_mode: false,
+            max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
+            runtime: RuntimeConfig::default(),
+            environment: None,
+        }
+    }
+}
+
+impl fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |token: &Option<String>| if token.is_some() { "set" } else { "unset" };
+        f.debug_struct("Coordinator")
+            .field("http_addr", &self.http_addr)
+            .field("database", &database_scheme(&self.database_url))
+            .field("admin_token", &set(&self.admin_token))
+            .field("cluster_secret", &set(&self.cluster_secret))
+            .field("dev_mode", &self.dev_mode)
+            .field("max_plugin_size", &self.max_plugin_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Only the scheme of a database URL: the rest may hold a password.
+fn database_scheme(url: &str) -> &str {
+    url.split_once(':').map_or(url, |(scheme, _)| scheme)
+}
+
+/// A configuration the coordinator refuses to start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no admin token: set QUARRY_ADMIN_TOKEN (or enable dev mode to run without one, \
+         on a laptop only)"
+    )]
+    MissingAdminToken,
+    #[error(
+        "no cluster secret: set QUARRY_CLUSTER_SECRET (or enable dev mode to run without one, \
+         on a laptop only)"
+    )]
+    MissingClusterSecret,
+    #[error("{name} must not be empty")]
+    EmptyToken { name: &'static str },
+    #[error("invalid {name} \"{value}\": {reason}")]
+    InvalidValue {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Coordinator {
+    /// Overrides fields from `QUARRY_HTTP_ADDR`, `QUARRY_DATABASE_URL`, `QUARRY_ADMIN_TOKEN`,
+    /// `QUARRY_CLUSTER_SECRET`, `QUARRY_DEV_MODE` (`true`/`1`) and `QUARRY_MAX_PLUGIN_SIZE`
+    /// (bytes) where they are set.
+    pub fn with_env(mut self) -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok();
+        if let Some(addr) = var("QUARRY_HTTP_ADDR") {
+            self.http_addr = addr.parse().map_err(|e| ConfigError::InvalidValue {
+                name: "QUARRY_HTTP_ADDR",
+                value: addr.clone(),
+                reason: format!("{e}"),
+            })?;
+        }
+        if let Some(url) = var("QUARRY_DATABASE_URL") {
+            self.database_url = url;
+        }
+        if let Some(token) = var("QUARRY_ADMIN_TOKEN") {
+            self.admin_token = Some(token);
+        }
+        if let Some(secret) = var("QUARRY_CLUSTER_SECRET") {
+            self.cluster_secret = Some(secret);
+        }
+        if let Some(dev) = var("QUARRY_DEV_MODE") {
+            self.dev_mode = matches!(dev.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(size) = var("QUARRY_MAX_PLUGIN_SIZE") {
+            self.max_plugin_size = size.parse().map_err(|e| ConfigError::InvalidValue {
+                name: "QUARRY_MAX_PLUGIN_SIZE",
+                value: size.clone(),
+                reason: format!("{e}"),
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// Checks that the tokens the API needs are there (or dev mode is on).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.admin_token.as_deref() == Some("") {
+            return Err(ConfigError::EmptyToken {
+                name: "the admin token",
+            });
+        }
+        if self.cluster_secret.as_deref() == Some("") {
+            return Err(ConfigError::EmptyToken {
+                name: "the cluster secret",
+            });
+        }
+        if !self.dev_mode {
+            if self.admin_token.is_none() {
+                return Err(ConfigError::MissingAdminToken);
+            }
+            if self.cluster_secret.is_none() {
+                return Err(ConfigError::MissingClusterSecret);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_tokens_and_database_password() {
+        let config = Coordinator {
+            admin_token: Some("s3cret-admin".into()),
+            cluster_secret: Some("s3cret-cluster".into()),
+            database_url: "postgres://u:hunter2@db/quarry".into(),
+            ..Coordinator::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn tokens_are_required_outside_dev_mode() {
+        let config = Coordinator::default();
+        assert!(matches!(
+            config.check(),
+            Err(ConfigError::MissingAdminToken)
+        ));
+        let dev = Coordinator {
+            dev_mode: true,
+            ..Coordinator::default()
+        };
+        assert!(dev.check().is_ok());
+    }
+}

@@ -1,0 +1,171 @@
+//! Prometheus metrics in the text exposition format, written by hand: a handful of series do not
+//! need a metrics framework.
+//!
+//! Request counters are kept in memory per (route template, method, status) by a middleware;
+//! catalog and plugin counts are read from the store when `/metrics` is scraped, so they are
+//! right on every coordinator sharing the database.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use quarry_store::CatalogState;
+
+use crate::coordinator::state::AppState;
+
+/// Counts HTTP requests by route template (`/v1/catalogs/{name}`, never the raw path, so the
+/// series stay few), method and status.
+#[derive(Clone, Debug, Default)]
+pub struct HttpMetrics {
+    requests: Arc<Mutex<BTreeMap<RequestKey, u64>>>,
+}
+
+/// Route template, method, status.
+type RequestKey = (String, String, u16);
+
+impl HttpMetrics {
+    fn record(&self, route: String, method: String, status: u16) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((route, method, status)).or_insert(0) += 1;
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(RequestKey, u64)> {
+        self.requests
+            .lock()
+            .map(|r| r.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Middleware that counts every request once its response is known.
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    state
+        .http_metrics()
+        .record(route, method, response.status().as_u16());
+    response
+}
+
+/// What the store says at scrape time; `None` when it could not be read.
+#[derive(Debug, Default)]
+pub struct StoreGauges {
+    pub catalogs_by_state: BTreeMap<&'static str, u64>,
+    pub plugins: u64,
+    pub workers_by_state: BTreeMap<&'static str, u64>,
+}
+
+/// Reads the gauges from the store.
+pub async fn store_gauges(state: &AppState) -> Result<StoreGauges, quarry_store::Error> {
+    let store = state.store();
+    let mut gauges = StoreGauges::default();
+    for name in ["pending", "ready", "failed"] {
+        gauges.catalogs_by_state.insert(name, 0);
+    }
+    for status in store.catalog_statuses().await? {
+        let name = match status.state {
+            CatalogState::Pending => "pending",
+            CatalogState::Ready => "ready",
+            CatalogState::Failed => "failed",
+        };
+        *gauges.catalogs_by_state.entry(name).or_insert(0) += 1;
+    }
+    gauges.plugins = u64::try_from(store.list_plugins().await?.len()).unwrap_or(u64::MAX);
+    for worker in store.list_workers().await? {
+        *gauges
+            .workers_by_state
+            .entry(worker.state.as_str())
+            .or_insert(0) += 1;
+    }
+    Ok(gauges)
+}
+
+/// Renders the exposition text.
+pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP quarry_store_up Whether the catalog store answered this scrape."
+    );
+    let _ = writeln!(out, "# TYPE quarry_store_up gauge");
+    let _ = writeln!(out, "quarry_store_up {}", u8::from(gauges.is_some()));
+    if let Some(gauges) = gauges {
+        let _ = writeln!(out, "# HELP quarry_catalogs Catalogs by derived status.");
+        let _ = writeln!(out, "# TYPE quarry_catalogs gauge");
+        for (state, count) in &gauges.catalogs_by_state {
+            let _ = writeln!(out, "quarry_catalogs{{status=\"{state}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP quarry_plugins Uploaded plugins (name@version)."
+        );
+        let _ = writeln!(out, "# TYPE quarry_plugins gauge");
+        let _ = writeln!(out, "quarry_plugins {}", gauges.plugins);
+        let _ = writeln!(out, "# HELP quarry_workers Known workers by state.");
+        let _ = writeln!(out, "# TYPE quarry_workers gauge");
+        for (state, count) in &gauges.workers_by_state {
+            let _ = writeln!(out, "quarry_workers{{state=\"{state}\"}} {count}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP quarry_http_requests_total HTTP requests by route template, method and status."
+    );
+    let _ = writeln!(out, "# TYPE quarry_http_requests_total counter");
+    for ((route, method, status), count) in http.snapshot() {
+        let _ = writeln!(
+            out,
+            "quarry_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} \
+             {count}",
+            escape_label(&route)
+        );
+    }
+    out
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_gauges() {
+        let http = HttpMetrics::default();
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        let mut gauges = StoreGauges::default();
+        gauges.catalogs_by_state.insert("ready", 2);
+        gauges.plugins = 1;
+        let text = render(&http, Some(&gauges));
+        assert!(
+            text.contains("quarry_catalogs{status=\"ready\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("quarry_plugins 1"), "{text}");
+        assert!(
+            text.contains(
+                "quarry_http_requests_total{route=\"/v1/catalogs\",method=\"GET\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The coordinator: owns the catalog database and serves the HTTP control API under `/v1`.
+//!
+//! Where to look: [`config`] for what it is configured with, [`serve`] for start-up,
+//! [`api`] for the route table and one handler file per resource, [`catalog_validation`] for
+//! what a catalog must pass before it is stored, [`auth`] for tokens, [`api_error`] for how
+//! failures become status codes, [`metrics`] for `/metrics`, and [`state`] for what handlers
+//! share.
+
+pub mod api;
+pub mod api_error;
+pub mod auth;
+pub mod catalog_validation;
+pub mod config;
+pub mod metrics;
+pub mod serve;
+pub mod state;
+
+pub use api::router;
+pub use api_error::ApiError;
+pub use config::{ConfigError, Coordinator, DEFAULT_MAX_PLUGIN_SIZE};
+pub use serve::{ServeError, serve, serve_on};
+pub use state::AppState;

@@ -1,0 +1,65 @@
+//! Starting the coordinator: open the store, build the runtime, bind the port, serve until
+//! Ctrl-C (or until the given shutdown future resolves).
+
+use std::future::Future;
+use std::io;
+
+use quarry_runtime::Runtime;
+use quarry_store::Store;
+use tokio::net::TcpListener;
+
+use crate::coordinator::api::router;
+use crate::coordinator::config::{ConfigError, Coordinator};
+use crate::coordinator::state::AppState;
+
+/// Why the coordinator could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("catalog store: {0}")]
+    Store(#[from] quarry_store::Error),
+    #[error("sandbox runtime: {0}")]
+    Runtime(#[from] quarry_runtime::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
+    #[error("http server: {0}")]
+    Http(io::Error),
+}
+
+/// Opens what `config` names and serves the API on `config.http_addr` until Ctrl-C.
+pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
+    config.check()?;
+    let store = Store::open(&config.database_url).await?;
+    let runtime = Runtime::new(config.runtime.clone())?;
+    let state = AppState::new(&config, store, runtime)?;
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.http_addr,
+            source,
+        })?;
+    tracing::info!(addr = %config.http_addr, database = state.store().backend_name(), "coordinator listening");
+    serve_on(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves the API for `state` on an already bound `listener` until `shutdown` resolves; the
+/// store is closed afterwards. Tests bind `127.0.0.1:0` and call this.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = state.store().clone();
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    store.close().await;
+    served.map_err(ServeError::Http)
+}

@@ -1,0 +1,134 @@
+//! [`AppState`]: what every handler shares: the store, the sandbox runtime, the expected tokens,
+//! the request counters and the loaded plugins.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use quarry_runtime::{Plugin as LoadedPlugin, Runtime};
+use quarry_store::{Plugin, Store};
+
+use crate::coordinator::api_error::ApiError;
+use crate::coordinator::auth::ExpectedToken;
+use crate::coordinator::config::{ConfigError, Coordinator};
+use crate::coordinator::metrics::HttpMetrics;
+
+/// The coordinator's shared state. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    runtime: Runtime,
+    admin_token: ExpectedToken,
+    cluster_secret: ExpectedToken,
+    max_plugin_size: u64,
+    environment: Option<BTreeMap<String, String>>,
+    http_metrics: HttpMetrics,
+    /// Plugins loaded into the runtime, by sha256, so validating a catalog does not read the
+    /// component back from the database every time.
+    loaded: Mutex<HashMap<String, LoadedPlugin>>,
+}
+
+impl AppState {
+    /// State for `config` over an opened store and a runtime. Fails when the config lacks the
+    /// tokens it needs (see [`Coordinator::check`]).
+    pub fn new(config: &Coordinator, store: Store, runtime: Runtime) -> Result<Self, ConfigError> {
+        config.check()?;
+        if config.dev_mode && config.admin_token.is_none() {
+            tracing::warn!(
+                "dev mode without an admin token: anyone who can reach the API can change it"
+            );
+        }
+        if config.dev_mode && config.cluster_secret.is_none() {
+            tracing::warn!("dev mode without a cluster secret: worker endpoints are open");
+        }
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                admin_token: ExpectedToken::new(config.admin_token.as_deref(), "admin token"),
+                cluster_secret: ExpectedToken::new(
+                    config.cluster_secret.as_deref(),
+                    "cluster secret",
+                ),
+                max_plugin_size: config.max_plugin_size,
+                environment: config.environment.clone(),
+                http_metrics: HttpMetrics::default(),
+                loaded: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    pub(crate) fn admin_token(&self) -> &ExpectedToken {
+        &self.inner.admin_token
+    }
+
+    pub(crate) fn cluster_secret(&self) -> &ExpectedToken {
+        &self.inner.cluster_secret
+    }
+
+    pub fn max_plugin_size(&self) -> u64 {
+        self.inner.max_plugin_size
+    }
+
+    pub(crate) fn http_metrics(&self) -> &HttpMetrics {
+        &self.inner.http_metrics
+    }
+
+    /// The value of the environment variable `name` for `${ENV:NAME}` references.
+    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
+        match &self.inner.environment {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// Remembers a plugin the runtime loaded.
+    pub(crate) fn remember_loaded(&self, plugin: &LoadedPlugin) {
+        if let Ok(mut loaded) = self.inner.loaded.lock() {
+            loaded.insert(plugin.info().sha256.clone(), plugin.clone());
+        }
+    }
+
+    /// The stored plugin loaded into the runtime: from memory, or read from the store and
+    /// loaded (compiled, or found in the artifact cache).
+    pub(crate) async fn loaded_plugin(&self, plugin: &Plugin) -> Result<LoadedPlugin, ApiError> {
+        let cached = self
+            .inner
+            .loaded
+            .lock()
+            .ok()
+            .and_then(|loaded| loaded.get(&plugin.sha256).cloned());
+        if let Some(loaded) = cached {
+            return Ok(loaded);
+        }
+        let bytes = self.store().plugin_component(&plugin.sha256).await?;
+        let loaded = self.runtime().load_plugin(bytes).await.map_err(|error| {
+            // It was validated at upload; failing now is the host's problem, not the caller's.
+            ApiError::Internal(format!(
+                "stored plugin \"{}\" no longer loads: {error}",
+                plugin.reference()
+            ))
+        })?;
+        self.remember_loaded(&loaded);
+        Ok(loaded)
+    }
+
+    /// Forgets a loaded plugin (after it was deleted).
+    pub(crate) fn forget_loaded(&self, sha256: &str) {
+        if let Ok(mut loaded) = self.inner.loaded.lock() {
+            loaded.remove(sha256);
+        }
+    }
+}

@@ -39,7 +39,9 @@ pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {
     let out = root.join("target").join("plugins");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();
-    for entry in std::fs::read_dir(&built).with_context(|| format!("reading {}", built.display()))? {
+    for entry in
+        std::fs::read_dir(&built).with_context(|| format!("reading {}", built.display()))?
+    {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "wasm") {
             continue;
@@ -92,5 +94,9 @@ fn ensure_target() -> Result<()> {
 }
 
 fn has_target(sysroot: &Path) -> bool {
-    sysroot.join("lib/rustlib").join(TARGET).join("lib").is_dir()
+    sysroot
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir()
 }

@@ -1,0 +1,439 @@
+//! [`Connector`]: the typed handle to one catalog that the rest of the host calls.
+//!
+//! Every method takes a warm instance of the catalog's plugin from its pool (or instantiates
+//! one), runs the call on a tokio blocking thread under the catalog's deadline, and gives the
+//! instance back unless the call trapped, hit a limit or produced invalid output. A scan holds
+//! its instance for as long as its stream is read.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use futures::Stream;
+use wasmtime::component::ResourceAny;
+
+use crate::batch_check::check_batch;
+use crate::error::{Error, Result};
+use crate::instance_pool::{CallContext, Instance, InstancePool, connector_result};
+use crate::runtime::{Plugin, PluginInfo, Runtime};
+use crate::sandbox::{Grants, SandboxLimits};
+use crate::types::{ConfigIssue, ConnectorSpec, ScanPlan, ScanRequest, Split, TableSchema};
+
+/// Batches a scan reads ahead of its consumer.
+const SCAN_PREFETCH: usize = 1;
+
+/// A stream of checked batches from one split.
+pub type BatchStream = Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>;
+
+pub(crate) struct CatalogState {
+    /// Held so the runtime (and its epoch ticker, which enforces deadlines) outlives every
+    /// catalog handle.
+    pub _runtime: Runtime,
+    pub plugin: Plugin,
+    pub properties: Vec<(String, String)>,
+    pub grants: Grants,
+    pub ctx: CallContext,
+    pub pool: Arc<InstancePool>,
+}
+
+struct ConnectorInner {
+    state: CatalogState,
+    /// Schemas the connector described, by (schema, table): batches are checked against them.
+    described: Mutex<HashMap<(String, String), TableSchema>>,
+}
+
+/// One opened catalog. Cheap to clone; clones share the warm instances.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<ConnectorInner>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("catalog", &self.inner.state.ctx.at.catalog)
+            .field("plugin", &self.inner.state.ctx.at.plugin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    pub(crate) fn new(state: CatalogState) -> Self {
+        Connector {
+            inner: Arc::new(ConnectorInner {
+                state,
+                described: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The catalog's name.
+    pub fn catalog_name(&self) -> &str {
+        &self.inner.state.ctx.at.catalog
+    }
+
+    /// The plugin this catalog runs.
+    pub fn plugin(&self) -> &PluginInfo {
+        self.inner.state.plugin.info()
+    }
+
+    /// The limits in force for this catalog.
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.inner.state.ctx.limits
+    }
+
+    /// Warm instances held right now (0 for an idle catalog after the idle timeout).
+    pub fn warm_instances(&self) -> usize {
+        self.inner.state.pool.idle_count()
+    }
+
+    /// Makes sure a warm instance with the catalog opened is in the pool, instantiating one
+    /// if there is none: a worker calls this when it loads a catalog, so the first query does
+    /// not pay for instantiation (and a catalog the plugin refuses fails at load time).
+    pub async fn warm_up(&self) -> Result<()> {
+        self.run(|inst, ctx| inst.catalog(ctx).map(|_| ())).await
+    }
+
+    /// Drops the warm instances now.
+    pub fn release_instances(&self) {
+        self.inner.state.pool.clear();
+    }
+
+    /// What the connector is (asked once, when the plugin was loaded).
+    pub fn spec(&self) -> ConnectorSpec {
+        self.plugin().spec.clone()
+    }
+
+    /// Checks `properties` (Kafka Connect's `validate`): first against the connector's spec
+    /// (every required key present, no unknown key, no key twice), then, if that finds
+    /// nothing, by asking the connector.
+    pub async fn validate(&self, properties: Vec<(String, String)>) -> Result<Vec<ConfigIssue>> {
+        let issues = spec_issues(&self.plugin().spec, &properties);
+        if !issues.is_empty() {
+            return Ok(issues);
+        }
+        self.run(move |inst, ctx| {
+            let issues = inst.call(ctx, "validate", |store, b| {
+                b.quarry_connector_source()
+                    .call_validate(store, &properties)
+            })?;
+            Ok(issues.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// The schemas of the catalog.
+    pub async fn list_schemas(&self) -> Result<Vec<String>> {
+        self.run(|inst, ctx| {
+            let catalog = inst.catalog(ctx)?;
+            let r = inst.call(ctx, "catalog.list-schemas", |store, b| {
+                b.quarry_connector_source()
+                    .catalog()
+                    .call_list_schemas(store, catalog)
+            })?;
+            connector_result(ctx, r)
+        })
+        .await
+    }
+
+    /// The tables of a schema.
+    pub async fn list_tables(&self, schema: &str) -> Result<Vec<String>> {
+        let schema = schema.to_owned();
+        self.run(move |inst, ctx| {
+            let catalog = inst.catalog(ctx)?;
+            let r = inst.call(ctx, "catalog.list-tables", |store, b| {
+                b.quarry_connector_source()
+                    .catalog()
+                    .call_list_tables(store, catalog, &schema)
+            })?;
+            connector_result(ctx, r)
+        })
+        .await
+    }
+
+    /// The columns of a table.
+    pub async fn describe_table(&self, schema: &str, table: &str) -> Result<TableSchema> {
+        let key = (schema.to_owned(), table.to_owned());
+        let this = self.clone();
+        self.run(move |inst, ctx| this.describe_in(inst, ctx, &key))
+            .await
+    }
+
+    fn describe_in(
+        &self,
+        inst: &mut Instance,
+        ctx: &CallContext,
+        key: &(String, String),
+    ) -> Result<TableSchema> {
+        let catalog = inst.catalog(ctx)?;
+        let r = inst.call(ctx, "catalog.describe-table", |store, b| {
+            b.quarry_connector_source()
+                .catalog()
+                .call_describe_table(store, catalog, &key.0, &key.1)
+        })?;
+        let described: TableSchema = connector_result(ctx, r)?.into();
+        if let Ok(mut map) = self.inner.described.lock() {
+            map.insert(key.clone(), described.clone());
+        }
+        Ok(described)
+    }
+
+    fn cached_description(&self, key: &(String, String)) -> Option<TableSchema> {
+        self.inner.described.lock().ok()?.get(key).cloned()
+    }
+
+    /// Plans a scan: splits, and how each filter is pushed down.
+    pub async fn plan_scan(&self, request: &ScanRequest) -> Result<ScanPlan> {
+        let request = request.clone();
+        self.run(move |inst, ctx| {
+            let catalog = inst.catalog(ctx)?;
+            let wit_request = (&request).into();
+            let r = inst.call(ctx, "catalog.plan-scan", |store, b| {
+                b.quarry_connector_source()
+                    .catalog()
+                    .call_plan_scan(store, catalog, &wit_request)
+            })?;
+            let plan: ScanPlan = connector_result(ctx, r)?.into();
+            if plan.filters.len() != request.filters.len() {
+                return Err(Error::InvalidOutput {
+                    at: ctx.at.clone(),
+                    call: "catalog.plan-scan",
+                    reason: format!(
+                        "{} pushdown answers for {} filters",
+                        plan.filters.len(),
+                        request.filters.len()
+                    ),
+                });
+            }
+            Ok(plan)
+        })
+        .await
+    }
+
+    /// Reads one split: a stream of batches, each checked against the declared schema of the
+    /// table (projected as requested). The stream holds an instance until it ends; dropping
+    /// it early discards that instance rather than return one with a half-read split. The split
+    /// is read one batch ahead on a blocking thread; a consumer that stops polling without
+    /// dropping the stream keeps that thread waiting.
+    pub async fn scan(&self, request: ScanRequest, split: Split) -> Result<BatchStream> {
+        let this = self.clone();
+        let opened = self
+            .take_instance(move |inst, ctx| {
+                let catalog = inst.catalog(ctx)?;
+                let key = (request.schema.clone(), request.table.clone());
+                let table = match this.cached_description(&key) {
+                    Some(t) => t,
+                    None => this.describe_in(inst, ctx, &key)?,
+                };
+                let expected = table
+                    .projected_arrow_schema(request.projection.as_deref())
+                    .ok_or_else(|| Error::InvalidRequest {
+                        at: ctx.at.clone(),
+                        message: format!(
+                            "projection {:?} is out of range for {}.{} ({} columns)",
+                            request.projection,
+                            request.schema,
+                            request.table,
+                            table.columns.len()
+                        ),
+                    })?;
+                let wit_request = (&request).into();
+                let wit_split = (&split).into();
+                let r = inst.call(ctx, "catalog.open-split", |store, b| {
+                    b.quarry_connector_source().catalog().call_open_split(
+                        store,
+                        catalog,
+                        &wit_request,
+                        &wit_split,
+                    )
+                })?;
+                let reader = connector_result(ctx, r)?;
+                Ok((reader, expected))
+            })
+            .await?;
+        let (instance, (reader, expected)) = opened;
+        let scan = SplitScan {
+            connector: self.clone(),
+            instance: Some(instance),
+            reader,
+            expected,
+        };
+        // The split is read on one blocking thread from start to end, one batch ahead of the
+        // consumer: no thread hop per batch, and the next batch is generated while the
+        // consumer works on this one. The bounded channel is the backpressure.
+        let (tx, rx) = tokio::sync::mpsc::channel(SCAN_PREFETCH);
+        tokio::task::spawn_blocking(move || scan.run(tx));
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })))
+    }
+
+    /// Runs `f` with an instance on a blocking thread, then gives the instance back (or drops
+    /// it after a poisoning error).
+    async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance, &CallContext) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (instance, r) = self.take_instance(f).await?;
+        self.inner.state.pool.put(instance);
+        Ok(r)
+    }
+
+    /// Like `run`, but hands the instance to the caller on success.
+    async fn take_instance<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Instance, &CallContext) -> Result<R> + Send + 'static,
+    ) -> Result<(Instance, R)> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = &this.inner.state;
+            let ctx = &state.ctx;
+            let mut instance = match state.pool.take() {
+                Some(instance) => instance,
+                None => Instance::new(
+                    &state.plugin.inner.pre,
+                    ctx,
+                    &state.grants,
+                    state.properties.clone(),
+                )?,
+            };
+            let result = f(&mut instance, ctx);
+            match result {
+                Ok(r) => Ok((instance, r)),
+                Err(e) => {
+                    if e.poisons_instance() {
+                        tracing::warn!(
+                            catalog = %ctx.at.catalog,
+                            plugin = %ctx.at.plugin,
+                            error = %e,
+                            "discarding plugin instance"
+                        );
+                        drop(instance);
+                    } else {
+                        state.pool.put(instance);
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("plugin call task failed: {e}")))?
+    }
+}
+
+/// What the host checks itself before `validate` reaches the connector.
+fn spec_issues(spec: &ConnectorSpec, properties: &[(String, String)]) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    for field in spec.config.iter().filter(|f| f.required) {
+        if !properties.iter().any(|(k, _)| *k == field.name) {
+            issues.push(ConfigIssue {
+                field: Some(field.name.clone()),
+                message: format!("property \"{}\" is required", field.name),
+            });
+        }
+    }
+    for (i, (key, _)) in properties.iter().enumerate() {
+        if !spec.config.iter().any(|f| f.name == *key) {
+            let known: Vec<&str> = spec.config.iter().map(|f| f.name.as_str()).collect();
+            issues.push(ConfigIssue {
+                field: Some(key.clone()),
+                message: format!(
+                    "unknown property \"{key}\" (known: {})",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            });
+        } else if properties[..i].iter().any(|(k, _)| k == key) {
+            issues.push(ConfigIssue {
+                field: Some(key.clone()),
+                message: format!("property \"{key}\" is given twice"),
+            });
+        }
+    }
+    issues
+}
+
+/// A split being read: the instance it is read in and the reader resource inside it.
+struct SplitScan {
+    connector: Connector,
+    instance: Option<Instance>,
+    reader: ResourceAny,
+    expected: SchemaRef,
+}
+
+enum Step {
+    Batch(RecordBatch),
+    End,
+}
+
+impl SplitScan {
+    /// One `next` call and its check; at the end of the split, drops the reader and gives the
+    /// instance back.
+    fn step(&mut self) -> Result<Step> {
+        let state = &self.connector.inner.state;
+        let ctx = &state.ctx;
+        let Some(instance) = self.instance.as_mut() else {
+            return Ok(Step::End);
+        };
+        let reader = self.reader;
+        let (rows, bytes) = (ctx.limits.batch_rows, ctx.limits.batch_bytes);
+        let r = instance.call(ctx, "split-reader.next", |store, b| {
+            b.quarry_connector_source()
+                .split_reader()
+                .call_next(store, reader, rows, bytes)
+        });
+        let outcome = r
+            .and_then(|r| connector_result(ctx, r))
+            .and_then(|next| match next {
+                None => Ok(Step::End),
+                Some(ipc) => check_batch(ipc, &self.expected, rows, ctx.limits.max_batch_bytes)
+                    .map(Step::Batch)
+                    .map_err(|reason| Error::InvalidOutput {
+                        at: ctx.at.clone(),
+                        call: "split-reader.next",
+                        reason,
+                    }),
+            });
+        match &outcome {
+            Ok(Step::Batch(_)) => {}
+            Ok(Step::End) => self.finish(true),
+            Err(e) => self.finish(!e.poisons_instance()),
+        }
+        outcome
+    }
+
+    /// Reads the split to its end (or first error) into `tx`. When the consumer goes away
+    /// mid-split, the instance is dropped with its half-read reader.
+    fn run(mut self, tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>) {
+        loop {
+            match self.step() {
+                Ok(Step::Batch(batch)) => {
+                    if tx.blocking_send(Ok(batch)).is_err() {
+                        return;
+                    }
+                }
+                Ok(Step::End) => return,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Ends the scan: a healthy instance has its reader dropped and goes back to the pool.
+    fn finish(&mut self, healthy: bool) {
+        let Some(mut instance) = self.instance.take() else {
+            return;
+        };
+        let state = &self.connector.inner.state;
+        if healthy && instance.drop_resource(&state.ctx, self.reader).is_ok() {
+            state.pool.put(instance);
+        }
+    }
+}

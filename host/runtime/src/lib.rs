@@ -1,0 +1,50 @@
+//! The host runtime: loads connector components, caches their compiled code, and runs them in a
+//! sandbox.
+//!
+//! What lives here, by file:
+//!
+//! - [`engine`]: the one `wasmtime::Engine` per process, configured for untrusted code, and the
+//!   epoch ticker that enforces per-call deadlines.
+//! - [`contract`]: checks that bytes are a component exporting a contract version this host
+//!   serves, before anything is compiled.
+//! - [`artifact_cache`]: compiled code cached by sha256, in memory and on disk as signed
+//!   precompiled artifacts.
+//! - [`bindings`]: the one `bindgen!` of the contract, a module per contract version.
+//! - [`sandbox`]: limits and grants (memory, deadline, stack, read-only directories, allowed
+//!   HTTP hosts) and the per-instance store state that enforces them.
+//! - [`plugin_log`]: plugin log lines and guest stdout/stderr into `tracing`, rate-limited.
+//! - [`types`]: Rust mirrors of the contract's types, so the rest of the host never sees
+//!   generated bindings.
+//! - [`instance_pool`]: warm instances per catalog, reused across splits and queries.
+//! - [`connector`]: the typed [`Connector`] handle the rest of the host calls.
+//! - [`batch_check`]: decoding a batch of Arrow IPC and checking it against the declared schema.
+//! - [`runtime`]: [`Runtime`], which ties the above together.
+//!
+//! Concurrency: every call into a plugin runs synchronously on a tokio blocking thread with an
+//! epoch deadline; see `docs/adr/0001-runtime-concurrency.md` for why.
+
+pub mod artifact_cache;
+pub mod batch_check;
+pub mod bindings;
+pub mod connector;
+pub mod contract;
+pub mod engine;
+pub mod error;
+pub mod instance_pool;
+pub mod plugin_log;
+pub mod runtime;
+pub mod sandbox;
+pub mod types;
+
+pub use artifact_cache::CacheStats;
+pub use connector::{BatchStream, Connector};
+pub use contract::{ContractVersion, SUPPORTED_CONTRACTS};
+pub use engine::Allocation;
+pub use error::{At, ByteSize, Error, Result};
+pub use plugin_log::LogRate;
+pub use runtime::{CatalogConfig, Plugin, PluginInfo, Runtime, RuntimeConfig};
+pub use sandbox::{Grants, HostPattern, SandboxLimits};
+pub use types::{
+    Column, CompareOp, ConfigField, ConfigIssue, ConnectorErrorKind, ConnectorSpec, DataType,
+    Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split, TableSchema,
+};

@@ -1,0 +1,403 @@
+//! [`Runtime`]: the engine, the compiled-code cache, the linker and the housekeeping thread;
+//! loads plugins and opens catalogs.
+//!
+//! A loaded [`Plugin`] is compiled code plus an `InstancePre` shared by every catalog of that
+//! plugin. An opened catalog ([`crate::Connector`]) is configuration plus a pool that is empty
+//! while the catalog is idle: a thousand idle catalogs cost a thousand configs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::artifact_cache::{ArtifactCache, CacheStats};
+use crate::bindings::v0_1_0;
+use crate::connector::{CatalogState, Connector};
+use crate::contract::{self, ContractVersion};
+use crate::engine::{Allocation, EngineSettings, build_engine};
+use crate::error::{At, Error, Result};
+use crate::instance_pool::{CallContext, Instance, InstancePool};
+use crate::sandbox::{Grants, SandboxLimits, StoreState};
+use crate::types::ConnectorSpec;
+
+/// Everything the operator decides for the whole process.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where precompiled artifacts are kept; `None` keeps compiled code in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// The key that signs artifacts; `None` uses (or creates) `cache_dir/artifact.key`.
+    pub artifact_key: Option<[u8; 32]>,
+    /// Pooling (with fallback) or on-demand instance allocation.
+    pub allocation: Allocation,
+    /// Native stack wasm may use (engine-wide: wasmtime does not set it per store).
+    pub max_wasm_stack: usize,
+    /// Instances live at once across all catalogs (the pooling allocator's slot count).
+    pub max_live_instances: u32,
+    /// Limits a catalog gets when it sets none.
+    pub default_limits: SandboxLimits,
+    /// The most a catalog may ask for.
+    pub max_limits: SandboxLimits,
+    /// Epoch tick: the granularity of call deadlines.
+    pub epoch_tick: Duration,
+    /// Warm instances kept per catalog.
+    pub max_idle_instances: usize,
+    /// A warm instance unused this long is dropped.
+    pub idle_timeout: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            artifact_key: None,
+            allocation: Allocation::Auto,
+            max_wasm_stack: 512 * 1024,
+            max_live_instances: 256,
+            default_limits: SandboxLimits::default(),
+            max_limits: SandboxLimits::default_maxima(),
+            epoch_tick: Duration::from_millis(10),
+            max_idle_instances: 2,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What a loaded plugin is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Hex sha256 of the component bytes.
+    pub sha256: String,
+    /// The contract version it exports.
+    pub contract: ContractVersion,
+    /// What `spec()` returned when it was loaded.
+    pub spec: ConnectorSpec,
+    /// Size of the component in bytes.
+    pub size: usize,
+}
+
+impl PluginInfo {
+    /// `name@version`.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.spec.name, self.spec.version)
+    }
+}
+
+/// A loaded plugin: compiled, linked, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    pub(crate) inner: Arc<LoadedPlugin>,
+}
+
+pub(crate) struct LoadedPlugin {
+    pub info: PluginInfo,
+    pub pre: v0_1_0::ConnectorPre<StoreState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("info", &self.inner.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub fn info(&self) -> &PluginInfo {
+        &self.inner.info
+    }
+}
+
+/// A catalog to open: a name, a plugin, properties, limits and grants.
+#[derive(Debug, Clone)]
+pub struct CatalogConfig {
+    pub name: String,
+    pub plugin: Plugin,
+    /// Properties, `${ENV:…}` references already resolved.
+    pub properties: Vec<(String, String)>,
+    /// `None` takes the runtime's defaults.
+    pub limits: Option<SandboxLimits>,
+    pub grants: Grants,
+}
+
+impl CatalogConfig {
+    /// A catalog with default limits and no grants.
+    pub fn new(name: impl Into<String>, plugin: &Plugin) -> Self {
+        CatalogConfig {
+            name: name.into(),
+            plugin: plugin.clone(),
+            properties: Vec::new(),
+            limits: None,
+            grants: Grants::default(),
+        }
+    }
+
+    /// Adds a property.
+    pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// The host runtime. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("pooling", &self.inner.pooling)
+            .field("cache", &self.inner.cache.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    pub pooling: bool,
+    pub linker: Linker<StoreState>,
+    pub cache: ArtifactCache,
+    pub config: RuntimeConfig,
+    plugins: Mutex<HashMap<String, Plugin>>,
+    pools: Mutex<Vec<Weak<InstancePool>>>,
+}
+
+impl Runtime {
+    /// Builds the engine (pooling where possible), opens the artifact cache, links WASI,
+    /// `wasi:http` and the contract's imports, and starts the epoch ticker.
+    pub fn new(config: RuntimeConfig) -> Result<Runtime> {
+        let built = build_engine(&EngineSettings {
+            allocation: config.allocation,
+            max_wasm_stack: config.max_wasm_stack,
+            max_memory_bytes: config.max_limits.memory_bytes,
+            max_live_instances: config.max_live_instances,
+        })?;
+        let engine = built.engine;
+        let cache = ArtifactCache::open(&engine, config.cache_dir.clone(), config.artifact_key)?;
+        let mut linker = Linker::<StoreState>::new(&engine);
+        let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linker: {e:#}")));
+        link(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
+        link(wasmtime_wasi_http::p2::add_only_http_to_linker_sync(
+            &mut linker,
+        ))?;
+        link(v0_1_0::Connector::add_to_linker::<_, HasSelf<StoreState>>(
+            &mut linker,
+            |s| s,
+        ))?;
+        let inner = Arc::new(RuntimeInner {
+            engine,
+            pooling: built.pooling,
+            linker,
+            cache,
+            config,
+            plugins: Mutex::new(HashMap::new()),
+            pools: Mutex::new(Vec::new()),
+        });
+        start_housekeeping(&inner)?;
+        Ok(Runtime { inner })
+    }
+
+    /// True when instances come from the pooling allocator.
+    pub fn is_pooling(&self) -> bool {
+        self.inner.pooling
+    }
+
+    /// The engine (for benchmarks and tools that precompile).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Where compiled code came from so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// The on-disk artifact of a component, if a cache directory is configured.
+    pub fn artifact_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.inner.cache.artifact_path(sha256)
+    }
+
+    /// The signed precompiled artifact of a loaded component, to hand to another host that
+    /// shares this one's artifact key (see [`RuntimeConfig::artifact_key`]).
+    pub fn signed_artifact(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.inner.cache.read_signed(sha256)
+    }
+
+    /// Installs a signed artifact produced by another host with the same key, so loading that
+    /// component compiles nothing. Refused unless the signature checks out.
+    pub fn install_signed_artifact(&self, sha256: &str, file: &[u8]) -> Result<()> {
+        self.inner.cache.install_signed(sha256, file)
+    }
+
+    /// Forgets the in-memory compiled code of every plugin (open catalogs keep theirs), so the
+    /// next load goes to disk. For tests and benchmarks.
+    pub fn clear_memory_cache(&self) {
+        if let Ok(mut plugins) = self.inner.plugins.lock() {
+            plugins.clear();
+        }
+    }
+
+    /// Loads a plugin on a blocking thread; see [`Runtime::load_plugin_blocking`].
+    pub async fn load_plugin(&self, bytes: Vec<u8>) -> Result<Plugin> {
+        let rt = self.clone();
+        tokio::task::spawn_blocking(move || rt.load_plugin_blocking(&bytes))
+            .await
+            .map_err(|e| Error::Internal(format!("plugin load task failed: {e}")))?
+    }
+
+    /// Validates, compiles (or finds cached) and links a component, then asks it for its spec
+    /// in a throwaway sandbox. CPU-bound for about a second on a cold cache: call from a
+    /// blocking context.
+    pub fn load_plugin_blocking(&self, bytes: &[u8]) -> Result<Plugin> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        if let Some(plugin) = self.cached_plugin(&sha256) {
+            self.inner
+                .cache
+                .counters
+                .memory_hits
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(plugin);
+        }
+        let contract = contract::inspect(bytes)?;
+        let component = self
+            .inner
+            .cache
+            .load_or_compile(&self.inner.engine, &sha256, bytes)?;
+        let pre =
+            self.inner
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| Error::InvalidComponent {
+                    reason: format!("cannot be linked in this host: {e:#}"),
+                })?;
+        let pre = v0_1_0::ConnectorPre::new(pre).map_err(|e| Error::InvalidComponent {
+            reason: format!("does not match the connector world: {e:#}"),
+        })?;
+
+        let at = At {
+            catalog: String::new(),
+            plugin: format!("sha256:{}", &sha256[..12]),
+        };
+        let ctx = self.call_context(at, &self.inner.config.default_limits);
+        let mut instance = Instance::new(&pre, &ctx, &Grants::default(), Vec::new())?;
+        let spec = instance.call(&ctx, "spec", |store, b| {
+            b.quarry_connector_source().call_spec(store)
+        })?;
+        drop(instance);
+
+        let plugin = Plugin {
+            inner: Arc::new(LoadedPlugin {
+                info: PluginInfo {
+                    sha256: sha256.clone(),
+                    contract,
+                    spec: spec.into(),
+                    size: bytes.len(),
+                },
+                pre,
+            }),
+        };
+        if let Ok(mut plugins) = self.inner.plugins.lock() {
+            plugins.insert(sha256, plugin.clone());
+        }
+        Ok(plugin)
+    }
+
+    fn cached_plugin(&self, sha256: &str) -> Option<Plugin> {
+        self.inner.plugins.lock().ok()?.get(sha256).cloned()
+    }
+
+    /// Opens a catalog: checks its limits against the operator maxima and its grants, and
+    /// returns its handle. Instantiates nothing: the first call does.
+    pub fn open_catalog(&self, config: CatalogConfig) -> Result<Connector> {
+        let limits = config
+            .limits
+            .clone()
+            .unwrap_or_else(|| self.inner.config.default_limits.clone());
+        limits.check_within(&self.inner.config.max_limits, &config.name)?;
+        let grants = config.grants.resolve(&config.name)?;
+        let at = At {
+            catalog: config.name.clone(),
+            plugin: config.plugin.info().id(),
+        };
+        let ctx = self.call_context(at, &limits);
+        let pool = Arc::new(InstancePool::new(
+            self.inner.config.max_idle_instances,
+            self.inner.config.idle_timeout,
+        ));
+        if let Ok(mut pools) = self.inner.pools.lock() {
+            pools.retain(|p| p.strong_count() > 0);
+            pools.push(Arc::downgrade(&pool));
+        }
+        Ok(Connector::new(CatalogState {
+            _runtime: self.clone(),
+            plugin: config.plugin,
+            properties: config.properties,
+            grants,
+            ctx,
+            pool,
+        }))
+    }
+
+    pub(crate) fn call_context(&self, at: At, limits: &SandboxLimits) -> CallContext {
+        let tick = self.inner.config.epoch_tick.as_nanos().max(1);
+        let ticks = limits.call_deadline.as_nanos().div_ceil(tick) + 1;
+        CallContext {
+            at,
+            limits: limits.clone(),
+            deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
+            max_wasm_stack: self.inner.config.max_wasm_stack,
+        }
+    }
+
+    /// Drops idle instances older than the idle timeout in every catalog.
+    pub fn sweep_idle(&self) {
+        self.inner.sweep_idle(Instant::now());
+    }
+}
+
+impl RuntimeInner {
+    fn sweep_idle(&self, now: Instant) {
+        let pools: Vec<Arc<InstancePool>> = match self.pools.lock() {
+            Ok(mut pools) => {
+                pools.retain(|p| p.strong_count() > 0);
+                pools.iter().filter_map(Weak::upgrade).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for pool in pools {
+            pool.sweep(now);
+        }
+    }
+}
+
+/// The housekeeping thread: advances the engine's epoch every tick (which is what makes call
+/// deadlines fire) and sweeps idle instances about once a second. It holds only weak
+/// references and ends when the runtime is dropped.
+fn start_housekeeping(inner: &Arc<RuntimeInner>) -> Result<()> {
+    let weak = Arc::downgrade(inner);
+    let tick = inner.config.epoch_tick;
+    let sweep_every = Duration::from_secs(1);
+    std::thread::Builder::new()
+        .name("quarry-epoch".into())
+        .spawn(move || {
+            let mut last_sweep = Instant::now();
+            loop {
+                std::thread::sleep(tick);
+                let Some(inner) = weak.upgrade() else { break };
+                inner.engine.increment_epoch();
+                let now = Instant::now();
+                if now.duration_since(last_sweep) >= sweep_every {
+                    last_sweep = now;
+                    inner.sweep_idle(now);
+                }
+            }
+        })
+        .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! Limits and grants, and the per-instance store state that enforces them.
+//!
+//! A connector starts with nothing: no filesystem, no network, no environment, no stdio of the
+//! host (its stdout/stderr go to the log). A catalog may grant read-only directories
+//! (`allowed_paths`) and outbound HTTP to listed origins (`allowed_hosts`), and may raise or
+//! lower its limits within the operator's maxima.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use crate::bindings::v0_1_0::quarry::connector::logging;
+use crate::error::{ByteSize, Error, Result};
+use crate::plugin_log::{LogRate, PluginLog};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Per-catalog limits. The runtime has defaults and operator maxima of the same shape; a
+/// catalog may set anything up to the maxima.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxLimits {
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: u64,
+    /// Wall-clock time one call into the plugin may run (enforced by epoch interruption, so
+    /// with the ticker's granularity).
+    pub call_deadline: Duration,
+    /// Hard cap on the encoded size of one batch; a larger batch fails the scan.
+    pub max_batch_bytes: u64,
+    /// Rows per batch the host asks for.
+    pub batch_rows: u32,
+    /// Bytes per batch the host asks for (a hint; `max_batch_bytes` is the cap).
+    pub batch_bytes: u64,
+    /// Log lines per instance.
+    pub log_rate: LogRate,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            memory_bytes: 512 * MIB,
+            call_deadline: Duration::from_secs(30),
+            max_batch_bytes: 64 * MIB,
+            batch_rows: 8192,
+            batch_bytes: 8 * MIB,
+            log_rate: LogRate::default(),
+        }
+    }
+}
+
+impl SandboxLimits {
+    /// Operator maxima that go with the defaults: 4 GiB memory, 10 minute calls, 256 MiB
+    /// batches.
+    pub fn default_maxima() -> Self {
+        SandboxLimits {
+            memory_bytes: 4096 * MIB,
+            call_deadline: Duration::from_secs(600),
+            max_batch_bytes: 256 * MIB,
+            batch_rows: 1 << 20,
+            batch_bytes: 256 * MIB,
+            log_rate: LogRate {
+                burst: 10_000,
+                per_second: 1_000,
+            },
+        }
+    }
+
+    /// Checks every limit against the operator maxima.
+    pub fn check_within(&self, maxima: &SandboxLimits, catalog: &str) -> Result<()> {
+        let over = |what: &str, asked: String, max: String| Error::InvalidCatalog {
+            catalog: catalog.to_owned(),
+            message: format!("{what} {asked} exceeds the operator maximum {max}"),
+        };
+        if self.memory_bytes > maxima.memory_bytes {
+            return Err(over(
+                "memory limit",
+                ByteSize(self.memory_bytes).to_string(),
+                ByteSize(maxima.memory_bytes).to_string(),
+            ));
+        }
+        if self.call_deadline > maxima.call_deadline {
+            return Err(over(
+                "call deadline",
+                format!("{:?}", self.call_deadline),
+                format!("{:?}", maxima.call_deadline),
+            ));
+        }
+        if self.max_batch_bytes > maxima.max_batch_bytes {
+            return Err(over(
+                "batch byte cap",
+                ByteSize(self.max_batch_bytes).to_string(),
+                ByteSize(maxima.max_batch_bytes).to_string(),
+            ));
+        }
+        if self.batch_rows > maxima.batch_rows || self.batch_rows == 0 {
+            return Err(over(
+                "batch rows",
+                self.batch_rows.to_string(),
+                maxima.batch_rows.to_string(),
+            ));
+        }
+        if self.batch_bytes > maxima.batch_bytes {
+            return Err(over(
+                "batch bytes",
+                ByteSize(self.batch_bytes).to_string(),
+                ByteSize(maxima.batch_bytes).to_string(),
+            ));
+        }
+        if self.log_rate.burst > maxima.log_rate.burst
+            || self.log_rate.per_second > maxima.log_rate.per_second
+        {
+            return Err(over(
+                "log rate",
+                format!("{:?}", self.log_rate),
+                format!("{:?}", maxima.log_rate),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An origin a catalog may send HTTP requests to: scheme, host and port, compared exactly
+/// (no wildcards, no subdomains).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostPattern {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl HostPattern {
+    /// Parses `https://api.example.com`, `http://127.0.0.1:8080`; the port defaults by scheme.
+    pub fn parse(s: &str) -> Option<HostPattern> {
+        let (scheme, rest) = s.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, p.parse().ok()?),
+            _ => (authority, default_port),
+        };
+        if host.is_empty() {
+            return None;
+        }
+        Some(HostPattern {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.scheme.eq_ignore_ascii_case(scheme)
+            && self.host.eq_ignore_ascii_case(host)
+            && self.port == port
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// What a catalog opens up beyond the empty sandbox; visible on the catalog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Host directories the plugin may read (not write), each visible to the guest at the same
+    /// absolute path.
+    pub allowed_paths: Vec<PathBuf>,
+    /// Origins the plugin may send HTTP requests to, through `wasi:http`.
+    pub allowed_hosts: Vec<HostPattern>,
+}
+
+impl Grants {
+    /// Canonicalizes the granted directories (a missing one is an error), so the guest sees
+    /// each at its real path and a symlink cannot widen the grant later.
+    pub fn resolve(&self, catalog: &str) -> Result<Grants> {
+        let mut allowed_paths = Vec::with_capacity(self.allowed_paths.len());
+        for p in &self.allowed_paths {
+            let real = std::fs::canonicalize(p).map_err(|e| Error::InvalidCatalog {
+                catalog: catalog.to_owned(),
+                message: format!("allowed path {}: {e}", p.display()),
+            })?;
+            if !real.is_dir() {
+                return Err(Error::InvalidCatalog {
+                    catalog: catalog.to_owned(),
+                    message: format!("allowed path {} is not a directory", p.display()),
+                });
+            }
+            allowed_paths.push(real);
+        }
+        Ok(Grants {
+            allowed_paths,
+            allowed_hosts: self.allowed_hosts.clone(),
+        })
+    }
+}
+
+/// Memory and table accounting for one store. Remembers that it refused a grow, so a trap
+/// that follows (a Rust guest aborts when allocation fails) is reported as the memory limit.
+#[derive(Debug)]
+pub struct Limiter {
+    pub memory_bytes: u64,
+    pub memory_refused: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if u64::try_from(desired).unwrap_or(u64::MAX) > self.memory_bytes {
+            self.memory_refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// What a sent request resolves to: the response and the future driving its I/O.
+type SendResult = (
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+);
+
+/// The outbound HTTP policy of one instance: every request is checked against the allow-list
+/// before it is sent; redirects are not followed (a redirect the guest chases is a new
+/// request, checked again).
+#[derive(Debug)]
+pub struct HttpPolicy {
+    allowed: Arc<[HostPattern]>,
+    timeout: Duration,
+    log: PluginLog,
+}
+
+impl WasiHttpHooks for HttpPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("https").to_owned();
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let allowed = self.allowed.iter().any(|p| p.matches(&scheme, &host, port));
+        if !allowed {
+            self.log.log(
+                logging::Level::Warn,
+                &format!("http request to {scheme}://{host}:{port} denied: not in allowed_hosts"),
+            );
+            return Box::new(async {
+                Err::<SendResult, _>(wasmtime_wasi_http::Error::HttpRequestDenied)
+            });
+        }
+        // Bound every phase of the request by the call deadline.
+        let cap = |t: Option<Duration>| Some(t.map_or(self.timeout, |t| t.min(self.timeout)));
+        let options = options.unwrap_or_default();
+        let options = RequestOptions {
+            connect_timeout: cap(options.connect_timeout),
+            first_byte_timeout: cap(options.first_byte_timeout),
+            between_bytes_timeout: cap(options.between_bytes_timeout),
+        };
+        let mut default_hooks: [(); 0] = [];
+        default_hooks.send_request(request, Some(options), fut)
+    }
+}
+
+/// Everything a store holds for one instance.
+pub struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    http_policy: HttpPolicy,
+    pub(crate) limiter: Limiter,
+    pub(crate) log: PluginLog,
+}
+
+impl fmt::Debug for StoreState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreState")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreState {
+    /// A fresh sandbox: no environment, arguments, stdin, network or files beyond the grants;
+    /// stdout and stderr into `log`.
+    pub fn new(limits: &SandboxLimits, grants: &Grants, log: PluginLog) -> Result<Self> {
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(log.stdout())
+            .stderr(log.stderr())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .allow_blocking_current_thread(true);
+        for dir in &grants.allowed_paths {
+            let guest = dir.to_string_lossy().into_owned();
+            builder
+                .preopened_dir(dir, guest, FsPerms::ReadOnly)
+                .map_err(|e| Error::Internal(format!("preopen {}: {e}", dir.display())))?;
+        }
+        Ok(StoreState {
+            wasi: builder.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            http_policy: HttpPolicy {
+                allowed: grants.allowed_hosts.clone().into(),
+                timeout: limits.call_deadline,
+                log: log.clone(),
+            },
+            limiter: Limiter {
+                memory_bytes: limits.memory_bytes,
+                memory_refused: false,
+            },
+            log,
+        })
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http_policy,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+/// The contract's `types` interface has no functions; its host trait is empty.
+impl crate::bindings::v0_1_0::quarry::connector::types::Host for StoreState {}
+
+impl logging::Host for StoreState {
+    fn log(&mut self, level: logging::Level, message: String) {
+        self.log.log(level, &message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_host_patterns() {
+        let p = HostPattern::parse("https://API.example.com").unwrap();
+        assert_eq!(
+            (p.scheme.as_str(), p.host.as_str(), p.port),
+            ("https", "api.example.com", 443)
+        );
+        let p = HostPattern::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(p.port, 8080);
+        assert!(HostPattern::parse("ftp://x").is_none());
+        assert!(HostPattern::parse("https://user@x").is_none());
+        assert!(HostPattern::parse("https://x/path").is_none());
+    }
+
+    #[test]
+    fn limits_above_maxima_are_refused() {
+        let limits = SandboxLimits {
+            memory_bytes: 8192 * MIB,
+            ..SandboxLimits::default()
+        };
+        let err = limits
+            .check_within(&SandboxLimits::default_maxima(), "t1")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "catalog \"t1\": memory limit 8 GiB exceeds the operator maximum 4 GiB"
+        );
+    }
+}

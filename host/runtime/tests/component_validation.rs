@@ -1,0 +1,106 @@
+//! Loading refuses what is not a connector component, before compiling it, and says why.
+//! Small host-only cases as inline WAT.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
+
+mod common;
+
+use quarry_runtime::Error;
+
+fn wat(text: &str) -> Vec<u8> {
+    wat::parse_str(text).expect("valid wat")
+}
+
+#[tokio::test]
+async fn a_core_module_is_rejected() {
+    let rt = common::runtime();
+    let err = rt.load_plugin(wat("(module)")).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("core WebAssembly module, not a component"),
+        "{err}"
+    );
+    assert_eq!(rt.cache_stats().compiles, 0);
+}
+
+#[tokio::test]
+async fn garbage_is_rejected() {
+    let rt = common::runtime();
+    let err = rt
+        .load_plugin(b"PK\x03\x04 not wasm".to_vec())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a WebAssembly binary"),
+        "{err}"
+    );
+
+    // The right header, then nonsense.
+    let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
+    bytes.extend_from_slice(&[0xff; 64]);
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(err.to_string().contains("malformed component"), "{err}");
+    assert_eq!(rt.cache_stats().compiles, 0);
+}
+
+#[tokio::test]
+async fn a_component_exporting_another_contract_version_is_rejected() {
+    let rt = common::runtime();
+    let bytes = wat(r#"
+        (component
+            (instance $source)
+            (export "quarry:connector/source@9.0.0" (instance $source))
+        )
+    "#);
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::UnsupportedContract { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "unsupported contract version: the component exports \
+         quarry:connector/source@9.0.0; this host accepts quarry:connector/source@0.1.0"
+    );
+    assert_eq!(rt.cache_stats().compiles, 0);
+}
+
+#[tokio::test]
+async fn a_component_without_the_source_export_is_rejected() {
+    let rt = common::runtime();
+    let bytes = wat(r#"
+        (component
+            (instance $other)
+            (export "example:other/thing@1.0.0" (instance $other))
+        )
+    "#);
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("does not export quarry:connector/source"),
+        "{msg}"
+    );
+    assert!(msg.contains("example:other/thing@1.0.0"), "{msg}");
+    assert!(
+        msg.contains("accepts quarry:connector/source@0.1.0"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_with_the_right_name_but_the_wrong_shape_is_rejected() {
+    let rt = common::runtime();
+    let bytes = wat(r#"
+        (component
+            (instance $source)
+            (export "quarry:connector/source@0.1.0" (instance $source))
+        )
+    "#);
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("does not match the connector world"),
+        "{err}"
+    );
+}

@@ -1,0 +1,30 @@
+//! testkit: a connector that misbehaves on purpose, for the host runtime's sandbox tests.
+//!
+//! One component, one behaviour per catalog, chosen by the `behaviour` property:
+//!
+//! | behaviour | what it does |
+//! | --- | --- |
+//! | `normal` | serves `main.numbers(id int64, name utf8)` correctly (property `rows`, default 10000) |
+//! | `loop-in-metadata` | `list-schemas` never returns |
+//! | `loop-in-next` | `next` never returns |
+//! | `memory-bomb` | `next` allocates until the memory limit stops it |
+//! | `deep-recursion` | `next` recurses until the wasm stack limit stops it |
+//! | `panic` | `next` panics |
+//! | `unreachable` | `next` executes `unreachable` |
+//! | `invalid-ipc` | `next` returns bytes that are not Arrow IPC |
+//! | `wrong-schema` | `next` returns valid IPC with other columns than declared |
+//! | `huge-batch` | `next` returns a valid batch of about `huge_bytes` bytes (default 96 MiB) |
+//! | `escape` | serves `escape.attempts(attempt, succeeded, detail)`: what it managed to reach |
+//!
+//! The `escape` behaviour tries files (`/etc/passwd`, the comma-separated `read_paths`), lists
+//! `/` and the `list_paths` (and tries to write a file into each of those), reads the environment, connects a TCP socket to `tcp_addr`
+//! (default `127.0.0.1:80`) and sends an HTTP GET to `http_url` (default
+//! `http://127.0.0.1:80/`), and reports one row per attempt.
+//!
+//! Built with wit-bindgen directly rather than the SDK, because it must be able to return raw
+//! bad bytes. Only the wasm32 build does anything.
+
+#[cfg(target_arch = "wasm32")]
+mod escape;
+#[cfg(target_arch = "wasm32")]
+mod guest;

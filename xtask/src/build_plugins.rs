@@ -24,9 +24,13 @@ pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {
     let profile = if release { "release" } else { "debug" };
     println!("building plugins ({profile}, {TARGET})…");
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // An explicit target directory, so a CARGO_TARGET_DIR meant for the host workspace does
+    // not move the plugins' output away from where it is collected below.
+    let target_dir = plugins.join("target");
     cargo
         .current_dir(&plugins)
-        .args(["build", "--workspace", "--target", TARGET]);
+        .args(["build", "--workspace", "--target", TARGET, "--target-dir"])
+        .arg(&target_dir);
     if release {
         cargo.arg("--release");
     }
@@ -35,7 +39,7 @@ pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {
         bail!("building the plugins failed (cargo build in plugins/ exited with {status})");
     }
 
-    let built = plugins.join("target").join(TARGET).join(profile);
+    let built = target_dir.join(TARGET).join(profile);
     let out = root.join("target").join("plugins");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();

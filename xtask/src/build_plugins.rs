@@ -11,6 +11,9 @@ use crate::component_check;
 
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// The components every build must produce (the workspace may hold more).
+pub const PLUGINS: [&str; 3] = ["tpch", "files", "testkit"];
+
 /// Builds the plugins and returns the paths of the components written.
 pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {
     let release = match args {
@@ -66,6 +69,14 @@ pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {
     }
     if written.is_empty() {
         bail!("no plugin component found in {}", built.display());
+    }
+    for name in PLUGINS {
+        if !written.iter().any(|p| p.ends_with(format!("{name}.wasm"))) {
+            bail!(
+                "plugin {name} was not built: no {name}.wasm in {}",
+                built.display()
+            );
+        }
     }
     println!("plugins written to {}", out.display());
     Ok(written)

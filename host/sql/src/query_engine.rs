@@ -1,0 +1,123 @@
+//! [`QueryEngine`]: a DataFusion session over [`QuarryCatalogs`], with `information_schema`
+//! and the read-only catalog statements (`SHOW CATALOGS`, `SHOW SCHEMAS FROM c`,
+//! `SHOW TABLES FROM c.s`).
+//!
+//! `CREATE`, `ALTER` and `DROP CATALOG` change the cluster's desired state, which the
+//! coordinator owns: the engine refuses them, and the coordinator parses them with
+//! [`catalog_ddl::parse`](crate::catalog_ddl::parse) before a statement reaches the engine.
+
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::CatalogProviderList;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::catalog_ddl::{self, CatalogDdl};
+use crate::catalog_list::QuarryCatalogs;
+use crate::error::{Error, Result};
+
+/// A SQL session over the Quarry catalogs. Cheap to clone.
+#[derive(Clone)]
+pub struct QueryEngine {
+    ctx: SessionContext,
+    catalogs: QuarryCatalogs,
+}
+
+impl std::fmt::Debug for QueryEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryEngine")
+            .field("catalogs", &self.catalogs.catalog_names())
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueryEngine {
+    /// An engine over `catalogs`: every catalog set there is visible to the next query.
+    pub fn new(catalogs: QuarryCatalogs) -> Self {
+        // No default in-memory catalog: every table is `catalog.schema.table` of a Quarry
+        // catalog. `information_schema` works without one.
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_catalog_list(Arc::new(catalogs.clone()))
+            .build();
+        QueryEngine {
+            ctx: SessionContext::new_with_state(state),
+            catalogs,
+        }
+    }
+
+    /// The catalogs this engine queries.
+    pub fn catalogs(&self) -> &QuarryCatalogs {
+        &self.catalogs
+    }
+
+    /// The DataFusion session, for front ends that drive DataFusion themselves (the
+    /// PostgreSQL wire protocol).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs one statement and collects its result.
+    pub async fn sql(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        if let Some(ddl) = catalog_ddl::parse(sql)? {
+            let batch = self.catalog_statement(ddl).await?;
+            return Ok((batch.schema(), vec![batch]));
+        }
+        let df = self.ctx.sql(sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok((schema, batches))
+    }
+
+    /// Runs one statement as a stream of batches. Dropping the stream cancels the query and
+    /// stops every split being read.
+    pub async fn sql_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        if let Some(ddl) = catalog_ddl::parse(sql)? {
+            let batch = self.catalog_statement(ddl).await?;
+            let schema = batch.schema();
+            return Ok(Box::pin(
+                datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                    schema,
+                    futures::stream::iter([Ok(batch)]),
+                ),
+            ));
+        }
+        Ok(self.ctx.sql(sql).await?.execute_stream().await?)
+    }
+
+    async fn catalog_statement(&self, ddl: CatalogDdl) -> Result<RecordBatch> {
+        match ddl {
+            CatalogDdl::ShowCatalogs => one_column("Catalog", self.catalogs.catalog_names()),
+            CatalogDdl::ShowSchemas { catalog } => {
+                let names = self.catalogs.schema_names(&catalog).await?;
+                one_column("Schema", names)
+            }
+            CatalogDdl::ShowTables { catalog, schema } => {
+                let names = self.catalogs.table_names(&catalog, &schema).await?;
+                one_column("Table", names)
+            }
+            CatalogDdl::Create { name, .. }
+            | CatalogDdl::Alter { name, .. }
+            | CatalogDdl::Drop { name, .. } => Err(Error::Unsupported(format!(
+                "catalog \"{name}\": create, alter and drop catalog are run by the coordinator, \
+                 not by the query engine"
+            ))),
+        }
+    }
+}
+
+/// A one-column string result, sorted.
+fn one_column(name: &str, mut values: Vec<String>) -> Result<RecordBatch> {
+    values.sort();
+    let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]));
+    RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(values))])
+        .map_err(|e| Error::DataFusion(DataFusionError::from(e)))
+}

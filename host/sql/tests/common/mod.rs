@@ -1,0 +1,97 @@
+//! Helpers shared by the SQL layer's integration tests: the tpch component, a runtime, and an
+//! engine with a `tpch` catalog.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // shared test code: may panic
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quarry_runtime::{CatalogConfig, Connector, Plugin, Runtime, RuntimeConfig};
+use quarry_sql::{LocalSplitSource, QuarryCatalogs, QueryEngine};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/plugins/<name>.wasm` as `cargo xtask build-plugins` writes it, or the plugins
+/// workspace's own release output, whichever is newer. Fails, saying how to build it, when
+/// there is neither.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let root = workspace_root();
+    let candidates = [
+        root.join("target/plugins").join(format!("{name}.wasm")),
+        root.join("plugins/target/wasm32-wasip2/release")
+            .join(format!("{name}.wasm")),
+    ];
+    candidates
+        .iter()
+        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p.clone())))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "plugin component {name}.wasm not found at {}: run `cargo xtask build-plugins` first",
+                candidates[0].display()
+            )
+        })
+}
+
+pub async fn load(rt: &Runtime, name: &str) -> Plugin {
+    let path = plugin_path(name);
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    rt.load_plugin(bytes)
+        .await
+        .unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+/// A runtime with the tpch plugin loaded.
+pub async fn tpch_plugin() -> (Runtime, Plugin) {
+    let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    let plugin = load(&rt, "tpch").await;
+    (rt, plugin)
+}
+
+/// Opens catalog `name` of the tpch plugin with `properties`.
+pub fn open(rt: &Runtime, plugin: &Plugin, name: &str, properties: &[(&str, &str)]) -> Connector {
+    let mut config = CatalogConfig::new(name, plugin);
+    for (k, v) in properties {
+        config = config.property(*k, *v);
+    }
+    rt.open_catalog(config).expect("open tpch catalog")
+}
+
+/// Sets catalog `name` at `generation`, read through the local connector.
+pub fn set_local(catalogs: &QuarryCatalogs, name: &str, generation: u64, connector: Connector) {
+    let source = Arc::new(LocalSplitSource::new(connector.clone()));
+    catalogs.set_catalog(name, generation, connector, source);
+}
+
+/// An engine with one catalog `tpch` (generation 1).
+pub async fn engine_with_tpch() -> (QueryEngine, Runtime, Plugin) {
+    let (rt, plugin) = tpch_plugin().await;
+    let catalogs = QuarryCatalogs::new();
+    set_local(&catalogs, "tpch", 1, open(&rt, &plugin, "tpch", &[]));
+    (QueryEngine::new(catalogs), rt, plugin)
+}
+
+pub fn rows(batches: &[arrow_array::RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+/// Column 0 of a one-column string result.
+pub fn strings(batches: &[arrow_array::RecordBatch]) -> Vec<String> {
+    use arrow_array::Array;
+    let mut out = Vec::new();
+    for b in batches {
+        let col =
+            datafusion::arrow::compute::cast(b.column(0), &arrow_schema::DataType::Utf8).unwrap();
+        let col = col
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .unwrap();
+        for i in 0..col.len() {
+            out.push(col.value(i).to_owned());
+        }
+    }
+    out
+}

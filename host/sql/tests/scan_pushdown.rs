@@ -1,0 +1,99 @@
+//! What a scan asks the connector for: projection, limit and filters reach it (checked through
+//! the scan log, i.e. what the connector was asked), and one partition is read per split.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+mod common;
+
+use quarry_sql::QuarryCatalogs;
+
+#[tokio::test]
+async fn projection_and_limit_reach_the_connector() {
+    let (engine, _rt, _plugin) = common::engine_with_tpch().await;
+    let log = engine.catalogs().scan_log();
+    log.clear();
+    let (schema, batches) = engine
+        .sql("SELECT l_comment, l_orderkey FROM tpch.tiny.lineitem LIMIT 7")
+        .await
+        .unwrap();
+    assert_eq!(common::rows(&batches), 7);
+    let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["l_comment", "l_orderkey"]);
+
+    let records = log.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let scan = &records[0];
+    assert_eq!(scan.catalog, "tpch");
+    assert_eq!(scan.generation, 1);
+    assert_eq!(
+        (scan.request.schema.as_str(), scan.request.table.as_str()),
+        ("tiny", "lineitem")
+    );
+    // Columns 0 (l_orderkey) and 15 (l_comment), in whatever order DataFusion asks for them.
+    let mut projection = scan.request.projection.clone().expect("a projection");
+    projection.sort_unstable();
+    assert_eq!(projection, [0, 15]);
+    assert_eq!(scan.request.limit, Some(7));
+    assert!(scan.request.filters.is_empty());
+}
+
+#[tokio::test]
+async fn count_star_asks_for_one_column_and_filters_the_connector_refuses_stay_in_the_engine() {
+    let (engine, _rt, _plugin) = common::engine_with_tpch().await;
+    let log = engine.catalogs().scan_log();
+    log.clear();
+    let (_, batches) = engine
+        .sql("SELECT count(*) FROM tpch.tiny.nation")
+        .await
+        .unwrap();
+    assert_eq!(common::strings(&batches), ["25"]);
+    let records = log.records();
+    assert_eq!(
+        records.last().unwrap().request.projection.as_deref(),
+        Some(&[0u32][..])
+    );
+
+    // tpch answers `unsupported` for every filter, so none is sent with the scan and
+    // DataFusion filters the rows itself, with no limit sent either.
+    log.clear();
+    let (_, batches) = engine
+        .sql("SELECT n_name FROM tpch.tiny.nation WHERE n_regionkey = 1 ORDER BY n_name LIMIT 3")
+        .await
+        .unwrap();
+    assert_eq!(common::strings(&batches), ["ARGENTINA", "BRAZIL", "CANADA"]);
+    let scan = log.records().pop().unwrap();
+    assert!(scan.request.filters.is_empty(), "{scan:?}");
+    assert_eq!(scan.request.limit, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_partition_per_split() {
+    let (rt, plugin) = common::tpch_plugin().await;
+    let catalogs = QuarryCatalogs::new();
+    common::set_local(
+        &catalogs,
+        "t4",
+        1,
+        common::open(&rt, &plugin, "t4", &[("splits", "4")]),
+    );
+    let engine = quarry_sql::QueryEngine::new(catalogs);
+    let (_, batches) = engine
+        .sql("EXPLAIN SELECT l_orderkey FROM t4.tiny.lineitem")
+        .await
+        .unwrap();
+    let plan = format!(
+        "{}",
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap()
+    );
+    assert!(
+        plan.contains("StreamingTableExec: partition_sizes=4"),
+        "{plan}"
+    );
+    let (_, batches) = engine
+        .sql("SELECT count(*), sum(l_linenumber) FROM t4.tiny.lineitem")
+        .await
+        .unwrap();
+    assert_eq!(common::strings(&batches), ["60175"]);
+    let scan = engine.catalogs().scan_log().records().pop().unwrap();
+    assert_eq!(scan.splits, 4);
+}

@@ -1,0 +1,35 @@
+-- TPC-H Q18, large volume customer; QUANTITY = 300.
+select
+    c_name,
+    c_custkey,
+    o_orderkey,
+    o_orderdate,
+    o_totalprice,
+    sum(l_quantity)
+from
+    tpch.tiny.customer,
+    tpch.tiny.orders,
+    tpch.tiny.lineitem
+where
+    o_orderkey in (
+        select
+            l_orderkey
+        from
+            tpch.tiny.lineitem
+        group by
+            l_orderkey
+        having
+            sum(l_quantity) > 300
+    )
+    and c_custkey = o_custkey
+    and o_orderkey = l_orderkey
+group by
+    c_name,
+    c_custkey,
+    o_orderkey,
+    o_orderdate,
+    o_totalprice
+order by
+    o_totalprice desc,
+    o_orderdate
+limit 100

@@ -1,0 +1,268 @@
+//! The few calls of the coordinator's HTTP API that `quarry-bench sync` makes, with the admin
+//! token: upload and delete plugins, create, read and delete catalogs, count live workers, and
+//! read `/metrics`. Plus plain GETs of a worker's `/readyz` and `/metrics` (no token).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// An uploaded plugin: `name@version` and the sha256 of its bytes.
+#[derive(Clone, Debug)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+impl PluginRef {
+    /// `name@version`, how a catalog names its plugin.
+    pub fn reference(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// What `GET /v1/catalogs/{name}` says about where a catalog is loaded.
+#[derive(Debug)]
+pub struct CatalogStatus {
+    pub status: String,
+    pub generation: i64,
+    /// (worker, generation, state, error) per live worker.
+    pub workers: Vec<WorkerLoad>,
+}
+
+/// One live worker's report on a catalog.
+#[derive(Debug)]
+pub struct WorkerLoad {
+    pub worker: String,
+    pub generation: i64,
+    pub state: String,
+    pub error: Option<String>,
+}
+
+impl CatalogStatus {
+    /// `ready`, with exactly `workers` live workers that all hold the current generation.
+    pub fn loaded_on(&self, workers: usize) -> bool {
+        self.status == "ready"
+            && self.workers.len() == workers
+            && self
+                .workers
+                .iter()
+                .all(|w| w.state == "loaded" && w.generation == self.generation)
+    }
+
+    /// The workers' errors, one line each, when the catalog failed.
+    pub fn errors(&self) -> String {
+        self.workers
+            .iter()
+            .filter_map(|w| Some(format!("{}: {}", w.worker, w.error.as_deref()?)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A client for one coordinator (cheap to clone: the connection pool is shared).
+#[derive(Clone, Debug)]
+pub struct CoordinatorClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+}
+
+impl CoordinatorClient {
+    pub fn new(base_url: &str, token: &str) -> anyhow::Result<CoordinatorClient> {
+        Ok(CoordinatorClient {
+            http: http_client()?,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// `POST /v1/plugins` with the component's bytes.
+    pub async fn upload_plugin(&self, bytes: Vec<u8>) -> anyhow::Result<PluginRef> {
+        let response = self
+            .http
+            .post(self.url("/v1/plugins"))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .context("POST /v1/plugins")?;
+        let body = expect_json(response, "POST /v1/plugins").await?;
+        let field = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .with_context(|| format!("POST /v1/plugins: no {name:?} in {body}"))
+        };
+        Ok(PluginRef {
+            name: field("name")?,
+            version: field("version")?,
+            sha256: field("sha256")?,
+        })
+    }
+
+    /// `DELETE /v1/plugins/{name}/{version}`.
+    pub async fn delete_plugin(&self, plugin: &PluginRef) -> anyhow::Result<()> {
+        let path = format!("/v1/plugins/{}/{}", plugin.name, plugin.version);
+        let response = self
+            .http
+            .delete(self.url(&path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("DELETE {path}"))?;
+        expect_status(response, StatusCode::NO_CONTENT, &format!("DELETE {path}")).await
+    }
+
+    /// `POST /v1/catalogs` with no properties; expects 201.
+    pub async fn create_catalog(&self, name: &str, plugin: &str) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(self.url("/v1/catalogs"))
+            .bearer_auth(&self.token)
+            .json(&json!({"name": name, "plugin": plugin, "properties": {}}))
+            .send()
+            .await
+            .with_context(|| format!("POST /v1/catalogs {name}"))?;
+        expect_status(
+            response,
+            StatusCode::CREATED,
+            &format!("POST /v1/catalogs {name}"),
+        )
+        .await
+    }
+
+    /// `GET /v1/catalogs/{name}`.
+    pub async fn catalog(&self, name: &str) -> anyhow::Result<CatalogStatus> {
+        let path = format!("/v1/catalogs/{name}");
+        let response = self
+            .http
+            .get(self.url(&path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        let body = expect_json(response, &format!("GET {path}")).await?;
+        catalog_status(&body).with_context(|| format!("GET {path}: unexpected answer {body}"))
+    }
+
+    /// `DELETE /v1/catalogs/{name}`.
+    pub async fn delete_catalog(&self, name: &str) -> anyhow::Result<()> {
+        let path = format!("/v1/catalogs/{name}");
+        let response = self
+            .http
+            .delete(self.url(&path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("DELETE {path}"))?;
+        expect_status(response, StatusCode::NO_CONTENT, &format!("DELETE {path}")).await
+    }
+
+    /// How many workers `GET /v1/workers` lists as `alive`.
+    pub async fn alive_workers(&self) -> anyhow::Result<usize> {
+        let response = self
+            .http
+            .get(self.url("/v1/workers"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .context("GET /v1/workers")?;
+        let body = expect_json(response, "GET /v1/workers").await?;
+        let workers = body
+            .get("workers")
+            .and_then(Value::as_array)
+            .with_context(|| format!("GET /v1/workers: unexpected answer {body}"))?;
+        Ok(workers
+            .iter()
+            .filter(|w| w.get("state").and_then(Value::as_str) == Some("alive"))
+            .count())
+    }
+
+    /// The coordinator's `/metrics` text.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        let (status, text) = get_text(&self.http, &self.url("/metrics")).await?;
+        if status != StatusCode::OK {
+            bail!("GET /metrics: HTTP {status}: {text}");
+        }
+        Ok(text)
+    }
+
+    /// The shared HTTP client, for the workers' endpoints.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// A client for 127.0.0.1: no proxy (whatever the environment says), a generous timeout.
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()?)
+}
+
+/// GET `url` without a token: its status and body (a worker's `/readyz` or `/metrics`).
+pub async fn get_text(http: &reqwest::Client, url: &str) -> anyhow::Result<(StatusCode, String)> {
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    Ok((status, text))
+}
+
+fn catalog_status(body: &Value) -> Option<CatalogStatus> {
+    let workers = body
+        .get("workers")?
+        .as_array()?
+        .iter()
+        .map(|w| {
+            Some(WorkerLoad {
+                worker: w.get("worker")?.as_str()?.to_owned(),
+                generation: w.get("generation").and_then(Value::as_i64).unwrap_or(0),
+                state: w.get("state")?.as_str()?.to_owned(),
+                error: w.get("error").and_then(Value::as_str).map(str::to_owned),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(CatalogStatus {
+        status: body.get("status")?.as_str()?.to_owned(),
+        generation: body.get("generation")?.as_i64()?,
+        workers,
+    })
+}
+
+async fn expect_json(response: reqwest::Response, what: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    let text = response.text().await.with_context(|| what.to_owned())?;
+    if !status.is_success() {
+        bail!("{what}: HTTP {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{what}: not JSON: {text}"))
+}
+
+async fn expect_status(
+    response: reqwest::Response,
+    expected: StatusCode,
+    what: &str,
+) -> anyhow::Result<()> {
+    let status = response.status();
+    if status != expected {
+        let text = response.text().await.unwrap_or_default();
+        bail!("{what}: HTTP {status} (expected {expected}): {text}");
+    }
+    Ok(())
+}

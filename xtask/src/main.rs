@@ -2,10 +2,12 @@
 //!
 //! `build-plugins` builds every connector in `plugins/` for `wasm32-wasip2` into
 //! `target/plugins/` and checks that each output is a component exporting the connector
-//! contract; `test` builds the plugins and runs every test of both workspaces.
+//! contract; `dev` builds what a local cluster needs and runs `quarry dev`; `test` builds the
+//! plugins and runs every test of both workspaces.
 
 mod build_plugins;
 mod component_check;
+mod dev;
 mod test;
 
 use std::path::PathBuf;
@@ -22,6 +24,8 @@ COMMANDS:
                               default) into target/plugins/<name>.wasm, and check that each is a
                               component exporting quarry:connector/source. Installs the
                               wasm32-wasip2 target with rustup when it is missing.
+    dev [ARGS…]               Build the plugins and quarry (release), then run `quarry dev ARGS…`:
+                              a local cluster (coordinator, two workers, the tpch catalog).
     test                      Build the plugins, then run every test: the plugins workspace
                               natively (cargo test) and the host workspace (cargo nextest if
                               installed, else cargo test).
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-plugins") => build_plugins::run(&args[1..]).map(|_| ()),
+        Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");

@@ -86,12 +86,12 @@ impl ArtifactCache {
     /// the one stored in `dir/artifact.key`, created on first use.
     pub fn open(engine: &Engine, dir: Option<PathBuf>, key: Option<[u8; 32]>) -> Result<Self> {
         let compat = compatibility_hash(engine);
+        if let Some(dir) = &dir {
+            fs::create_dir_all(dir).map_err(|e| cache_error(dir, "cannot create", &e))?;
+        }
         let key = match (&dir, key) {
             (_, Some(key)) => key,
-            (Some(dir), None) => {
-                fs::create_dir_all(dir).map_err(|e| cache_error(dir, "cannot create", &e))?;
-                load_or_create_key(dir)?
-            }
+            (Some(dir), None) => load_or_create_key(dir)?,
             (None, None) => random_key()?,
         };
         Ok(ArtifactCache {
@@ -100,6 +100,11 @@ impl ArtifactCache {
             compat,
             counters: Counters::default(),
         })
+    }
+
+    /// The engine compatibility hash artifacts here are built for.
+    pub fn compatibility_hash(&self) -> &str {
+        &self.compat
     }
 
     /// Counters so far.

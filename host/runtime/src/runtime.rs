@@ -218,6 +218,12 @@ impl Runtime {
         self.inner.cache.stats()
     }
 
+    /// The engine's compatibility hash: a signed artifact moves only between hosts that agree on
+    /// it (same wasmtime, same settings, same CPU features).
+    pub fn compatibility_hash(&self) -> &str {
+        self.inner.cache.compatibility_hash()
+    }
+
     /// The on-disk artifact of a component, if a cache directory is configured.
     pub fn artifact_path(&self, sha256: &str) -> Option<PathBuf> {
         self.inner.cache.artifact_path(sha256)

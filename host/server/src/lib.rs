@@ -1,5 +1,12 @@
-//! Quarry's server processes. Today the coordinator's control API ([`coordinator`]); the worker
-//! service, the sync task between them and the SQL front ends join it here, so the `quarry`
-//! binary stays a thin wrapper that parses configuration and calls `serve`.
+//! Quarry's server processes: the [`coordinator`] (control API, catalog store, sync task) and
+//! the [`worker`] (holds catalogs, runs plugins), plus what they share: the messages between
+//! them ([`sync_protocol`]), catalog properties on the host that runs a plugin
+//! ([`catalog_properties`]), the cluster-wide artifact key ([`cluster_key`]) and the shutdown
+//! signal. The `quarry` binary stays a thin wrapper that parses configuration and calls `serve`.
 
+pub mod catalog_properties;
+pub mod cluster_key;
 pub mod coordinator;
+pub mod shutdown_signal;
+pub mod sync_protocol;
+pub mod worker;

@@ -59,3 +59,13 @@ pub enum ReportOutcome {
     /// messages cross (a late "loaded" for generation 2 after a "loading" for generation 3).
     Stale { recorded_generation: i64 },
 }
+
+/// One report in a batch ([`crate::Store::report_catalog_states`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CatalogReport<'a> {
+    pub catalog: &'a str,
+    pub generation: i64,
+    pub state: LoadState,
+    /// Kept only with [`LoadState::Failed`].
+    pub error: Option<&'a str>,
+}

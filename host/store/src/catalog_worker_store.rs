@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use crate::catalog_status::{
     CatalogStatus, WorkerCatalogState, WorkerCatalogStatus, derive_status,
 };
-use crate::catalog_worker::{LoadState, ReportOutcome};
+use crate::catalog_worker::{CatalogReport, LoadState, ReportOutcome};
 use crate::error::{Entity, Error, Result, is_foreign_key_violation};
-use crate::store::{Store, now, on_backend};
+use crate::store::{BeginWrite, Store, now, on_backend};
 
 /// One row of the status queries: a catalog, one live worker (if any) and its report (if any).
 type StatusRow = (
@@ -127,6 +127,58 @@ impl Store {
                      generation {generation}; report again"
                 ))),
             }
+        })
+    }
+
+    /// Records many reports of `worker` in one transaction, each under the rules of
+    /// [`Store::report_catalog_state`], except that a report that would be refused (unknown
+    /// catalog, a generation that does not exist) or is stale is skipped. Returns how many were
+    /// recorded. [`Error::NotFound`] if the worker is unknown.
+    ///
+    /// A worker that loads ten thousand catalogs reports them in a few transactions rather than
+    /// ten thousand.
+    pub async fn report_catalog_states(
+        &self,
+        worker: &str,
+        reports: &[CatalogReport<'_>],
+    ) -> Result<usize> {
+        let updated_at = now();
+        on_backend!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let known: Option<String> = sqlx::query_scalar("SELECT id FROM workers WHERE id = $1")
+                .bind(worker)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(Error::not_found(Entity::Worker, worker));
+            }
+            let mut recorded = 0;
+            for report in reports.iter().filter(|r| r.generation >= 1) {
+                let error = report.error.filter(|_| report.state == LoadState::Failed);
+                let written = sqlx::query(
+                    "INSERT INTO catalog_workers \
+                     (catalog_name, worker_id, generation, state, error, updated_at) \
+                     SELECT name, $2, $3, $4, $5, $6 FROM catalogs \
+                     WHERE name = $1 AND generation >= $3 \
+                     ON CONFLICT (catalog_name, worker_id) DO UPDATE SET \
+                     generation = excluded.generation, state = excluded.state, \
+                     error = excluded.error, updated_at = excluded.updated_at \
+                     WHERE catalog_workers.generation <= excluded.generation",
+                )
+                .bind(report.catalog)
+                .bind(worker)
+                .bind(report.generation)
+                .bind(report.state.as_str())
+                .bind(error)
+                .bind(updated_at)
+                .execute(&mut *tx)
+                .await?;
+                if written.rows_affected() > 0 {
+                    recorded += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(recorded)
         })
     }
 

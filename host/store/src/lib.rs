@@ -34,7 +34,7 @@ pub use catalog_status::{
     CatalogState, CatalogStatus, WorkerCatalogState, WorkerCatalogStatus, WorkerError,
     derive_status,
 };
-pub use catalog_worker::{LoadState, ReportOutcome};
+pub use catalog_worker::{CatalogReport, LoadState, ReportOutcome};
 pub use error::{Entity, Error, Result, UnknownState};
 pub use plugin::{ConfigField, NewPlugin, Plugin};
 pub use secret_redaction::{REDACTED, redact_properties};

@@ -13,8 +13,8 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{TestDb, catalog_spec, store_with_plugin};
 use quarry_store::{
-    CatalogState, Entity, Error, LoadState, ReportOutcome, Store, WorkerCatalogState,
-    WorkerCatalogStatus, WorkerError,
+    CatalogReport, CatalogState, Entity, Error, LoadState, ReportOutcome, Store,
+    WorkerCatalogState, WorkerCatalogStatus, WorkerError,
 };
 
 backend_tests!(
@@ -24,6 +24,7 @@ backend_tests!(
     reports_about_unknown_things_are_not_found,
     dead_and_stopped_workers_do_not_count,
     deleting_a_catalog_deletes_its_reports,
+    a_batch_of_reports_is_recorded_skipping_what_a_single_report_refuses,
 );
 
 async fn with_workers(db: &TestDb, ids: &[&str]) -> Store {
@@ -264,4 +265,45 @@ async fn deleting_a_catalog_deletes_its_reports(db: &TestDb) {
     store.delete_catalog("sales").await.unwrap();
     assert_eq!(db.count_rows("catalog_workers").await, 0);
     assert!(store.catalog_statuses().await.unwrap().is_empty());
+}
+
+async fn a_batch_of_reports_is_recorded_skipping_what_a_single_report_refuses(db: &TestDb) {
+    let store = with_workers(db, &["w1"]).await;
+    let reports = [
+        CatalogReport {
+            catalog: "sales",
+            generation: 1,
+            state: LoadState::Loaded,
+            error: None,
+        },
+        // Unknown catalog and a generation from the future: skipped, not an error.
+        CatalogReport {
+            catalog: "nope",
+            generation: 1,
+            state: LoadState::Loaded,
+            error: None,
+        },
+        CatalogReport {
+            catalog: "sales",
+            generation: 9,
+            state: LoadState::Failed,
+            error: Some("boom"),
+        },
+    ];
+    assert_eq!(
+        store.report_catalog_states("w1", &reports).await.unwrap(),
+        1
+    );
+    assert_eq!(state(&store).await, CatalogState::Ready);
+    let unknown = store.report_catalog_states("ghost", &reports).await;
+    assert!(
+        matches!(
+            unknown,
+            Err(Error::NotFound {
+                kind: Entity::Worker,
+                ..
+            })
+        ),
+        "{unknown:?}"
+    );
 }

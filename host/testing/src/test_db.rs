@@ -1,9 +1,6 @@
 //! A fresh, empty database per test, on SQLite (a temporary file) or PostgreSQL (a new
-//! database on the test server, dropped when the test ends, passed or failed).
-//!
-//! A minimal copy of the helper in host/store/tests/common/mod.rs (that file belongs to the
-//! store's tests and is not a library): same server, same `QUARRY_TEST_POSTGRES_URL`, same
-//! naming, so leftovers of both are recognisable as `quarry_test_*`.
+//! database `quarry_test_*` on the test server, dropped when the test ends, passed or failed).
+//! `QUARRY_TEST_POSTGRES_URL` points at another server than the default.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,6 +9,7 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// A database that exists for one test.
 pub struct TestDb {
     url: String,
     cleanup: Cleanup,
@@ -23,6 +21,7 @@ enum Cleanup {
 }
 
 impl TestDb {
+    /// A new SQLite file in a temporary directory.
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("quarry.db").display());
@@ -75,8 +74,14 @@ impl TestDb {
         }
     }
 
+    /// The database URL, for `Store::open` or `quarry coordinator --database`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Postgres { .. })
     }
 }
 

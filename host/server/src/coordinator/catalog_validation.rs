@@ -12,9 +12,13 @@
 //! Whatever fails, nothing is stored: the caller writes only after this returns `Ok`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use quarry_runtime::{CatalogConfig, HostPattern};
+
+use crate::catalog_properties::{
+    is_secret_field, resolve_references, runtime_grants, scrub, secret_values,
+};
 use quarry_store::{CatalogSpec, ConfigField, Grants, Plugin};
 
 use crate::coordinator::api_error::{ApiError, Issue};
@@ -40,7 +44,12 @@ pub async fn validate_catalog(
 
     let mut issues = check_properties(&spec.properties, &plugin.config_fields);
     issues.extend(check_grants(&spec.grants));
-    let resolved = resolve_references(&spec.properties, |var| state.env_var(var), &mut issues);
+    let resolved = resolve_references(
+        &spec.properties,
+        |var| state.env_var(var),
+        "the coordinator",
+        &mut issues,
+    );
     if !issues.is_empty() {
         return Err(invalid(name, issues));
     }
@@ -54,7 +63,9 @@ pub async fn validate_catalog(
         limits: None,
         grants: runtime_grants(&spec.grants),
     };
-    let secrets = secret_values(&spec.properties, &properties, &plugin.config_fields);
+    let secrets = secret_values(&spec.properties, &properties, |key| {
+        is_secret_field(&plugin.config_fields, key)
+    });
     let connector = state
         .runtime()
         .open_catalog(config)
@@ -142,97 +153,6 @@ pub fn check_grants(grants: &Grants) -> Vec<Issue> {
     issues
 }
 
-fn runtime_grants(grants: &Grants) -> quarry_runtime::Grants {
-    quarry_runtime::Grants {
-        allowed_paths: grants.allowed_paths.iter().map(PathBuf::from).collect(),
-        allowed_hosts: grants
-            .allowed_hosts
-            .iter()
-            .filter_map(|h| HostPattern::parse(h))
-            .collect(),
-    }
-}
-
-const REFERENCE_START: &str = "${ENV:";
-
-/// Properties with every `${ENV:NAME}` replaced by the variable's value; an unset variable or a
-/// malformed reference adds an issue (naming the variable, never a value).
-pub fn resolve_references(
-    properties: &BTreeMap<String, String>,
-    lookup: impl Fn(&str) -> Option<String>,
-    issues: &mut Vec<Issue>,
-) -> BTreeMap<String, String> {
-    let mut resolved = BTreeMap::new();
-    for (key, value) in properties {
-        let mut out = String::with_capacity(value.len());
-        let mut rest = value.as_str();
-        while let Some(start) = rest.find(REFERENCE_START) {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + REFERENCE_START.len()..];
-            let Some(end) = after.find('}') else {
-                issues.push(Issue::field(
-                    key.clone(),
-                    "unterminated ${ENV:…} reference".to_owned(),
-                ));
-                rest = "";
-                break;
-            };
-            let var = &after[..end];
-            if !is_env_name(var) {
-                issues.push(Issue::field(
-                    key.clone(),
-                    format!("invalid environment variable name \"{var}\" in ${{ENV:…}}"),
-                ));
-            } else {
-                match lookup(var) {
-                    Some(found) => out.push_str(&found),
-                    None => issues.push(Issue::field(
-                        key.clone(),
-                        format!("environment variable \"{var}\" is not set on the coordinator"),
-                    )),
-                }
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        resolved.insert(key.clone(), out);
-    }
-    resolved
-}
-
-fn is_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Values that must not reach a response or a log: what secret fields resolved to, and what
-/// any `${ENV:…}` reference resolved to.
-fn secret_values(
-    given: &BTreeMap<String, String>,
-    resolved: &[(String, String)],
-    fields: &[ConfigField],
-) -> Vec<String> {
-    resolved
-        .iter()
-        .filter(|(key, value)| {
-            let secret = fields.iter().any(|f| f.secret && f.name == *key);
-            let referenced = given
-                .get(key)
-                .is_some_and(|v| v.contains(REFERENCE_START) && v != value);
-            (secret || referenced) && !value.is_empty()
-        })
-        .map(|(_, value)| value.clone())
-        .collect()
-}
-
-/// `text` with every secret value replaced by `***`.
-fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_owned(), |text, secret| {
-        text.replace(secret.as_str(), quarry_store::REDACTED)
-    })
-}
-
 fn scrub_error(error: ApiError, secrets: &[String]) -> ApiError {
     match error {
         ApiError::InvalidCatalog { message, issues } => ApiError::InvalidCatalog {
@@ -289,6 +209,7 @@ mod tests {
         let resolved = resolve_references(
             &props(&[("password", "${ENV:PW}"), ("dsn", "x=${ENV:NOPE};y")]),
             |var| (var == "PW").then(|| "hunter2".to_owned()),
+            "the coordinator",
             &mut issues,
         );
         assert_eq!(resolved["password"], "hunter2");
@@ -303,6 +224,7 @@ mod tests {
         resolve_references(
             &props(&[("a", "${ENV:X"), ("b", "${ENV:1x}")]),
             |_| None,
+            "the coordinator",
             &mut issues,
         );
         assert_eq!(issues.len(), 2, "{issues:?}");
@@ -324,7 +246,8 @@ mod tests {
             ("password".to_owned(), "hunter2".to_owned()),
             ("user".to_owned(), "alice".to_owned()),
         ];
-        let secrets = secret_values(&given, &resolved, &fields());
+        let fields = fields();
+        let secrets = secret_values(&given, &resolved, |key| is_secret_field(&fields, key));
         assert_eq!(
             scrub("bad password hunter2 for alice", &secrets),
             "bad password *** for alice"

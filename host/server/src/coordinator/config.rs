@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use quarry_runtime::RuntimeConfig;
 
@@ -33,6 +35,20 @@ pub struct Coordinator {
     /// Where `${ENV:NAME}` references are looked up when a catalog is validated: `None` is the
     /// coordinator's process environment; a map replaces it (tests, embedding).
     pub environment: Option<BTreeMap<String, String>>,
+    /// Where the coordinator keeps its files (precompiled artifacts under `artifacts/`, which it
+    /// hands to workers); `None` keeps compiled code in memory and workers compile for
+    /// themselves.
+    pub data_dir: Option<PathBuf>,
+    /// How often every worker is asked what it holds and sent the difference (changes are
+    /// pushed at once regardless).
+    pub sync_interval: Duration,
+    /// Push every catalog change to workers at once (the default). Off, workers learn of
+    /// changes only at the next reconcile, like a purely periodic sync; for comparison.
+    pub sync_push: bool,
+    /// A worker silent this long is marked dead.
+    pub heartbeat_timeout: Duration,
+    /// The deadline of one call from the coordinator to a worker.
+    pub worker_request_timeout: Duration,
 }
 
 impl Default for Coordinator {
@@ -46,6 +62,11 @@ impl Default for Coordinator {
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
             runtime: RuntimeConfig::default(),
             environment: None,
+            data_dir: None,
+            sync_interval: Duration::from_secs(10),
+            sync_push: true,
+            heartbeat_timeout: Duration::from_secs(10),
+            worker_request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +81,11 @@ impl fmt::Debug for Coordinator {
             .field("cluster_secret", &set(&self.cluster_secret))
             .field("dev_mode", &self.dev_mode)
             .field("max_plugin_size", &self.max_plugin_size)
+            .field("data_dir", &self.data_dir)
+            .field("sync_interval", &self.sync_interval)
+            .field("sync_push", &self.sync_push)
+            .field("heartbeat_timeout", &self.heartbeat_timeout)
+            .field("worker_request_timeout", &self.worker_request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +119,29 @@ pub enum ConfigError {
 }
 
 impl Coordinator {
+    /// The sync task's settings.
+    pub fn sync_settings(&self) -> crate::coordinator::sync::SyncSettings {
+        crate::coordinator::sync::SyncSettings {
+            interval: self.sync_interval,
+            push: self.sync_push,
+            heartbeat_timeout: self.heartbeat_timeout,
+            request_timeout: self.worker_request_timeout,
+        }
+    }
+
+    /// The runtime configuration: artifacts kept in the data directory and signed with the key
+    /// derived from the cluster secret, so workers can use them.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        let mut runtime = self.runtime.clone();
+        if runtime.cache_dir.is_none() {
+            runtime.cache_dir = self.data_dir.as_ref().map(|dir| dir.join("artifacts"));
+        }
+        if runtime.artifact_key.is_none() {
+            runtime.artifact_key = crate::cluster_key::artifact_key(self.cluster_secret.as_deref());
+        }
+        runtime
+    }
+
     /// Overrides fields from `QUARRY_HTTP_ADDR`, `QUARRY_DATABASE_URL`, `QUARRY_ADMIN_TOKEN`,
     /// `QUARRY_CLUSTER_SECRET`, `QUARRY_DEV_MODE` (`true`/`1`) and `QUARRY_MAX_PLUGIN_SIZE`
     /// (bytes) where they are set.

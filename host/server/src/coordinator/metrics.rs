@@ -15,6 +15,7 @@ use axum::response::Response;
 use quarry_store::CatalogState;
 
 use crate::coordinator::state::AppState;
+use crate::coordinator::sync::sync_metrics::SyncCounts;
 
 /// Counts HTTP requests by route template (`/v1/catalogs/{name}`, never the raw path, so the
 /// series stay few), method and status.
@@ -93,7 +94,7 @@ pub async fn store_gauges(state: &AppState) -> Result<StoreGauges, quarry_store:
 }
 
 /// Renders the exposition text.
-pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>) -> String {
+pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>, sync: &SyncCounts) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -118,6 +119,44 @@ pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>) -> String {
         for (state, count) in &gauges.workers_by_state {
             let _ = writeln!(out, "quarry_workers{{state=\"{state}\"}} {count}");
         }
+    }
+    let counters: [(&str, &str, f64); 6] = [
+        (
+            "quarry_sync_pushes_total",
+            "Syncs that sent loads or unloads to a worker.",
+            sync.syncs as f64,
+        ),
+        (
+            "quarry_sync_catalogs_sent_total",
+            "Catalog loads sent to workers.",
+            sync.catalogs_sent as f64,
+        ),
+        (
+            "quarry_sync_seconds_total",
+            "Time spent in those syncs, first request to last answer (divide by pushes for \
+             the mean sync latency).",
+            sync.sync_seconds_total,
+        ),
+        (
+            "quarry_sync_worker_call_failures_total",
+            "Calls to workers that failed or timed out.",
+            sync.worker_call_failures as f64,
+        ),
+        (
+            "quarry_catalog_load_failures_total",
+            "Catalog loads a worker reported failed.",
+            sync.load_failures as f64,
+        ),
+        (
+            "quarry_workers_marked_dead_total",
+            "Workers marked dead for missing heartbeats.",
+            sync.workers_marked_dead as f64,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {value}");
     }
     let _ = writeln!(
         out,
@@ -155,7 +194,12 @@ mod tests {
         let mut gauges = StoreGauges::default();
         gauges.catalogs_by_state.insert("ready", 2);
         gauges.plugins = 1;
-        let text = render(&http, Some(&gauges));
+        let sync = SyncCounts {
+            syncs: 3,
+            ..SyncCounts::default()
+        };
+        let text = render(&http, Some(&gauges), &sync);
+        assert!(text.contains("quarry_sync_pushes_total 3"), "{text}");
         assert!(
             text.contains("quarry_catalogs{status=\"ready\"} 2"),
             "{text}"

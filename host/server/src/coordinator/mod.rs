@@ -3,8 +3,8 @@
 //! Where to look: [`config`] for what it is configured with, [`serve`] for start-up,
 //! [`api`] for the route table and one handler file per resource, [`catalog_validation`] for
 //! what a catalog must pass before it is stored, [`auth`] for tokens, [`api_error`] for how
-//! failures become status codes, [`metrics`] for `/metrics`, and [`state`] for what handlers
-//! share.
+//! failures become status codes, [`metrics`] for `/metrics`, [`state`] for what handlers
+//! share, and [`sync`] for the task that keeps every worker at the desired state.
 
 pub mod api;
 pub mod api_error;
@@ -14,6 +14,7 @@ pub mod config;
 pub mod metrics;
 pub mod serve;
 pub mod state;
+pub mod sync;
 
 pub use api::router;
 pub use api_error::ApiError;

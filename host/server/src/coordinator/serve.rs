@@ -1,5 +1,6 @@
-//! Starting the coordinator: open the store, build the runtime, bind the port, serve until
-//! Ctrl-C (or until the given shutdown future resolves).
+//! Starting the coordinator: open the store, build the runtime, bind the port, start the sync
+//! task, serve until Ctrl-C or SIGTERM (or until the given shutdown future resolves), then stop
+//! the sync task and close the store.
 
 use std::future::Future;
 use std::io;
@@ -34,7 +35,7 @@ pub enum ServeError {
 pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
     config.check()?;
     let store = Store::open(&config.database_url).await?;
-    let runtime = Runtime::new(config.runtime.clone())?;
+    let runtime = Runtime::new(config.runtime_config())?;
     let state = AppState::new(&config, store, runtime)?;
     let listener = TcpListener::bind(config.http_addr)
         .await
@@ -42,11 +43,10 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
             addr: config.http_addr,
             source,
         })?;
-    tracing::info!(addr = %config.http_addr, database = state.store().backend_name(), "coordinator listening");
-    serve_on(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    let addr = listener.local_addr().map_err(ServeError::Http)?;
+    tracing::info!(%addr, database = state.store().backend_name(), "coordinator listening");
+    println!("quarry coordinator listening on http://{addr}");
+    serve_on(listener, state, crate::shutdown_signal::shutdown_signal()).await
 }
 
 /// Serves the API for `state` on an already bound `listener` until `shutdown` resolves; the
@@ -57,9 +57,20 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = state.store().clone();
+    let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sync = tokio::spawn(state.sync().clone().run(
+        store.clone(),
+        state.cluster_secret_value(),
+        async {
+            let _ = sync_stopped.await;
+        },
+    ));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
+    tracing::info!("coordinator stopping");
+    let _ = stop_sync.send(());
+    let _ = sync.await;
     store.close().await;
     served.map_err(ServeError::Http)
 }

@@ -11,6 +11,7 @@ use crate::coordinator::api_error::ApiError;
 use crate::coordinator::auth::ExpectedToken;
 use crate::coordinator::config::{ConfigError, Coordinator};
 use crate::coordinator::metrics::HttpMetrics;
+use crate::coordinator::sync::SyncTask;
 
 /// The coordinator's shared state. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -24,9 +25,12 @@ struct Inner {
     runtime: Runtime,
     admin_token: ExpectedToken,
     cluster_secret: ExpectedToken,
+    /// The secret itself, for the coordinator's own calls to workers.
+    cluster_secret_value: Option<String>,
     max_plugin_size: u64,
     environment: Option<BTreeMap<String, String>>,
     http_metrics: HttpMetrics,
+    sync: SyncTask,
     /// Plugins loaded into the runtime, by sha256, so validating a catalog does not read the
     /// component back from the database every time.
     loaded: Mutex<HashMap<String, LoadedPlugin>>,
@@ -54,9 +58,11 @@ impl AppState {
                     config.cluster_secret.as_deref(),
                     "cluster secret",
                 ),
+                cluster_secret_value: config.cluster_secret.clone(),
                 max_plugin_size: config.max_plugin_size,
                 environment: config.environment.clone(),
                 http_metrics: HttpMetrics::default(),
+                sync: SyncTask::new(config.sync_settings()),
                 loaded: Mutex::new(HashMap::new()),
             }),
         })
@@ -78,8 +84,17 @@ impl AppState {
         &self.inner.cluster_secret
     }
 
+    pub(crate) fn cluster_secret_value(&self) -> Option<String> {
+        self.inner.cluster_secret_value.clone()
+    }
+
     pub fn max_plugin_size(&self) -> u64 {
         self.inner.max_plugin_size
+    }
+
+    /// The sync task's handle: tell it what changed.
+    pub fn sync(&self) -> &SyncTask {
+        &self.inner.sync
     }
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {

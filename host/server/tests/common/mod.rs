@@ -5,8 +5,6 @@
 // Not every test file uses every helper; a failed expect here is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod test_db;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -20,7 +18,7 @@ use quarry_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub use test_db::TestDb;
+pub use quarry_testing::TestDb;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const CLUSTER_SECRET: &str = "test-cluster-secret";

@@ -104,7 +104,7 @@ pub struct CatalogList {
 }
 
 /// Parses a JSON body; a body axum refused to read (over its 2 MB default) is a JSON error too.
-fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(rejection.body_text())
@@ -183,6 +183,7 @@ pub async fn create(
         .await
         .map_err(plugin_gone)?;
     tracing::info!(catalog = %catalog.name, plugin = %catalog.plugin_reference(), "catalog created");
+    state.sync().catalogs_changed();
     let response = respond(&state, catalog, &plugin.config_fields).await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
@@ -211,6 +212,7 @@ pub async fn alter(
         .await
         .map_err(plugin_gone)?;
     tracing::info!(catalog = %catalog.name, generation = catalog.generation, "catalog altered");
+    state.sync().catalogs_changed();
     Ok(Json(respond(&state, catalog, &plugin.config_fields).await?))
 }
 
@@ -276,6 +278,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     state.store().delete_catalog(&name).await?;
     tracing::info!(catalog = %name, "catalog deleted");
+    state.sync().catalogs_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

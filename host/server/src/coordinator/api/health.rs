@@ -43,6 +43,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(state.http_metrics(), gauges.as_ref()),
+        render(
+            state.http_metrics(),
+            gauges.as_ref(),
+            &state.sync().counts(),
+        ),
     )
 }

@@ -102,6 +102,8 @@ fn operation(spec: &RouteSpec) -> Value {
                 }
                 ResponseBody::Wasm => Some(json!({ "application/wasm": {
                     "schema": { "type": "string", "format": "binary" } } })),
+                ResponseBody::Binary => Some(json!({ "application/octet-stream": {
+                    "schema": { "type": "string", "format": "binary" } } })),
                 ResponseBody::Text => Some(json!({ "text/plain": {
                     "schema": { "type": "string" } } })),
             }
@@ -221,6 +223,10 @@ fn schemas() -> Value {
                 "id": string, "address": string, "started_at": time, "last_heartbeat": time,
                 "state": { "enum": ["alive", "dead", "stopped"] },
             },
+        },
+        "RegisterWorker": {
+            "type": "object", "required": ["id", "address", "started_at"],
+            "properties": { "id": string, "address": string, "started_at": time },
         },
         "WorkerList": {
             "type": "object", "required": ["workers"],

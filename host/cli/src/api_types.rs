@@ -1,0 +1,126 @@
+//! What the admin client reads from the API: the parts of the plugin, catalog and worker JSON it
+//! prints. Lenient on purpose (unknown fields are ignored, most fields default), so a newer
+//! coordinator does not break an older `quarry`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A plugin (`GET /v1/plugins/{name}/{version}`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct PluginView {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub contract_version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub config: Vec<ConfigFieldView>,
+    #[serde(default)]
+    pub uploaded_at: String,
+}
+
+impl PluginView {
+    /// `name@version`.
+    pub fn reference(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// One configuration property a plugin declares.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConfigFieldView {
+    pub name: String,
+    #[serde(default)]
+    pub doc: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// `{"plugins": [...]}`.
+#[derive(Debug, Deserialize)]
+pub struct PluginList {
+    pub plugins: Vec<PluginView>,
+}
+
+/// A catalog with its derived status.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CatalogView {
+    pub name: String,
+    pub plugin: String,
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    #[serde(default)]
+    pub grants: GrantsView,
+    pub generation: i64,
+    pub status: String,
+    #[serde(default)]
+    pub errors: Vec<WorkerErrorView>,
+    #[serde(default)]
+    pub workers: Vec<WorkerStatusView>,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+/// A catalog's sandbox grants.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct GrantsView {
+    #[serde(default)]
+    pub allowed_paths: Vec<String>,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// A live worker's error for a catalog.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WorkerErrorView {
+    pub worker: String,
+    pub error: String,
+}
+
+/// One live worker's state for a catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct WorkerStatusView {
+    pub worker: String,
+    #[serde(default)]
+    pub generation: Option<i64>,
+    pub state: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `{"catalogs": [...]}`.
+#[derive(Debug, Deserialize)]
+pub struct CatalogList {
+    pub catalogs: Vec<CatalogView>,
+}
+
+/// A worker the coordinator knows.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WorkerView {
+    pub id: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub last_heartbeat: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+/// `{"workers": [...]}`.
+#[derive(Debug, Deserialize)]
+pub struct WorkerList {
+    pub workers: Vec<WorkerView>,
+}

@@ -1,0 +1,288 @@
+//! `quarry coordinator`'s configuration: one set of optional settings that is at once the
+//! command's flags, the `[coordinator]` section of the TOML file and the `QUARRY_*` environment,
+//! layered (defaults → file → environment → flags) into the server's typed
+//! [`Coordinator`] by [`CoordinatorSettings::into_coordinator`], the one place where a setting
+//! meets a field.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use quarry_server::coordinator::Coordinator;
+use serde::Deserialize;
+
+use crate::config_file::Environment;
+use crate::duration_value::DurationValue;
+
+/// The data directory when none is configured (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+// Every coordinator setting; `None` means "not set at this layer".
+// (Not a doc comment: clap would make it the help text of the command this is flattened into.)
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatorSettings {
+    /// Address the HTTP API listens on (port 0 picks a free one) [default: 127.0.0.1:8080]
+    #[arg(long = "http", value_name = "ADDR")]
+    pub http_addr: Option<SocketAddr>,
+
+    /// Catalog database: sqlite://PATH or postgres://USER@HOST/DB
+    /// [default: sqlite://DATA_DIR/quarry.db]
+    #[arg(long = "database", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite database and the compiled-plugin artifacts [default: data]
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The control API's bearer token. Environment or file only, never a flag (a flag shows in
+    /// `ps`).
+    #[arg(skip)]
+    pub admin_token: Option<String>,
+
+    /// The token workers present. Environment or file only, never a flag.
+    #[arg(skip)]
+    pub cluster_secret: Option<String>,
+
+    /// Dev mode: run without the tokens that are not configured (a laptop only)
+    #[arg(long = "dev", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub dev_mode: Option<bool>,
+
+    /// Largest plugin upload accepted, in bytes [default: 67108864]
+    #[arg(long = "max-plugin-size", value_name = "BYTES")]
+    pub max_plugin_size: Option<u64>,
+
+    /// How often the sync task reconciles every worker with the desired state [default: 10s]
+    #[arg(long = "sync-interval", value_name = "DURATION")]
+    pub sync_interval: Option<DurationValue>,
+
+    /// A worker silent for this long is marked dead [default: 10s]
+    #[arg(long = "heartbeat-timeout", value_name = "DURATION")]
+    pub heartbeat_timeout: Option<DurationValue>,
+
+    /// Deadline for one coordinator → worker request [default: 30s]
+    #[arg(long = "worker-request-timeout", value_name = "DURATION")]
+    pub worker_request_timeout: Option<DurationValue>,
+
+    /// Do not push catalog changes; workers learn of them at the next reconcile only (a purely
+    /// periodic sync, for comparison in benchmarks) [default: push]
+    #[arg(long = "no-push", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_push: Option<bool>,
+}
+
+impl CoordinatorSettings {
+    /// The settings the environment holds.
+    pub fn from_env(env: &Environment) -> Result<CoordinatorSettings> {
+        Ok(CoordinatorSettings {
+            http_addr: env.parse("QUARRY_HTTP_ADDR")?,
+            database_url: env.string("QUARRY_DATABASE_URL"),
+            data_dir: env.string("QUARRY_DATA_DIR").map(PathBuf::from),
+            admin_token: env.string("QUARRY_ADMIN_TOKEN"),
+            cluster_secret: env.string("QUARRY_CLUSTER_SECRET"),
+            dev_mode: env.flag("QUARRY_DEV_MODE")?,
+            max_plugin_size: env.parse("QUARRY_MAX_PLUGIN_SIZE")?,
+            sync_interval: env.parse("QUARRY_SYNC_INTERVAL")?,
+            heartbeat_timeout: env.parse("QUARRY_HEARTBEAT_TIMEOUT")?,
+            worker_request_timeout: env.parse("QUARRY_WORKER_REQUEST_TIMEOUT")?,
+            no_push: env.flag("QUARRY_SYNC_NO_PUSH")?,
+        })
+    }
+
+    /// These settings, with `lower`'s filling what these leave unset.
+    pub fn over(self, lower: CoordinatorSettings) -> CoordinatorSettings {
+        CoordinatorSettings {
+            http_addr: self.http_addr.or(lower.http_addr),
+            database_url: self.database_url.or(lower.database_url),
+            data_dir: self.data_dir.or(lower.data_dir),
+            admin_token: self.admin_token.or(lower.admin_token),
+            cluster_secret: self.cluster_secret.or(lower.cluster_secret),
+            dev_mode: self.dev_mode.or(lower.dev_mode),
+            max_plugin_size: self.max_plugin_size.or(lower.max_plugin_size),
+            sync_interval: self.sync_interval.or(lower.sync_interval),
+            heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
+            worker_request_timeout: self.worker_request_timeout.or(lower.worker_request_timeout),
+            no_push: self.no_push.or(lower.no_push),
+        }
+    }
+
+    /// Layers `flags` over `env` over `file`.
+    pub fn layered(
+        flags: CoordinatorSettings,
+        env: &Environment,
+        file: CoordinatorSettings,
+    ) -> Result<CoordinatorSettings> {
+        Ok(flags.over(CoordinatorSettings::from_env(env)?).over(file))
+    }
+
+    /// The coordinator's configuration: the built-in defaults with every set value on top.
+    pub fn into_coordinator(self) -> Coordinator {
+        let mut config = Coordinator::default();
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        config.database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("quarry.db").display()));
+        config.data_dir = Some(data_dir);
+        if let Some(addr) = self.http_addr {
+            config.http_addr = addr;
+        }
+        config.admin_token = self.admin_token.or(config.admin_token);
+        config.cluster_secret = self.cluster_secret.or(config.cluster_secret);
+        if let Some(dev_mode) = self.dev_mode {
+            config.dev_mode = dev_mode;
+        }
+        if let Some(size) = self.max_plugin_size {
+            config.max_plugin_size = size;
+        }
+        if let Some(DurationValue(interval)) = self.sync_interval {
+            config.sync_interval = interval;
+        }
+        if let Some(DurationValue(timeout)) = self.heartbeat_timeout {
+            config.heartbeat_timeout = timeout;
+        }
+        if let Some(DurationValue(timeout)) = self.worker_request_timeout {
+            config.worker_request_timeout = timeout;
+        }
+        if let Some(no_push) = self.no_push {
+            config.sync_push = !no_push;
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::config_file::ConfigFile;
+
+    /// Parses `quarry coordinator`-like flags into settings.
+    fn flags(args: &[&str]) -> CoordinatorSettings {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: CoordinatorSettings,
+        }
+        let argv = std::iter::once("coordinator").chain(args.iter().copied());
+        Flags::try_parse_from(argv).unwrap().settings
+    }
+
+    fn file(text: &str) -> CoordinatorSettings {
+        ConfigFile::parse(text).unwrap().coordinator
+    }
+
+    #[test]
+    fn nothing_set_is_the_built_in_defaults() {
+        let config = CoordinatorSettings::layered(flags(&[]), &Environment::default(), file(""))
+            .unwrap()
+            .into_coordinator();
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, Some(PathBuf::from("data")));
+        assert_eq!(config.database_url, "sqlite://data/quarry.db");
+        assert_eq!(config.sync_interval, Duration::from_secs(10));
+        assert_eq!(config.heartbeat_timeout, Duration::from_secs(10));
+        assert_eq!(config.worker_request_timeout, Duration::from_secs(30));
+        assert!(!config.dev_mode);
+        assert_eq!(config.admin_token, None);
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        let file = file(
+            r#"
+            [coordinator]
+            http_addr = "127.0.0.1:1001"
+            data_dir = "/from/file"
+            sync_interval = "1s"
+            heartbeat_timeout = 7
+            worker_request_timeout = "3s"
+            admin_token = "file-token"
+            max_plugin_size = 100
+            "#,
+        );
+        let env = Environment::from_pairs([
+            ("QUARRY_HTTP_ADDR", "127.0.0.1:1002"),
+            ("QUARRY_SYNC_INTERVAL", "2s"),
+            ("QUARRY_ADMIN_TOKEN", "env-token"),
+            ("QUARRY_DEV_MODE", "true"),
+        ]);
+        let flags = flags(&["--http", "127.0.0.1:1003", "--dev=false"]);
+        let config = CoordinatorSettings::layered(flags, &env, file)
+            .unwrap()
+            .into_coordinator();
+        // flag over environment over file
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:1003");
+        assert!(!config.dev_mode);
+        // environment over file
+        assert_eq!(config.sync_interval, Duration::from_secs(2));
+        assert_eq!(config.admin_token.as_deref(), Some("env-token"));
+        // file over defaults
+        assert_eq!(config.data_dir, Some(PathBuf::from("/from/file")));
+        assert_eq!(config.database_url, "sqlite:///from/file/quarry.db");
+        assert_eq!(config.heartbeat_timeout, Duration::from_secs(7));
+        assert_eq!(config.worker_request_timeout, Duration::from_secs(3));
+        assert_eq!(config.max_plugin_size, 100);
+    }
+
+    #[test]
+    fn a_bare_dev_flag_turns_dev_mode_on() {
+        let config = CoordinatorSettings::layered(
+            flags(&["--dev", "--data-dir", "/tmp/q", "--sync-interval", "250ms"]),
+            &Environment::default(),
+            CoordinatorSettings::default(),
+        )
+        .unwrap()
+        .into_coordinator();
+        assert!(config.dev_mode);
+        assert_eq!(config.database_url, "sqlite:///tmp/q/quarry.db");
+        assert_eq!(config.sync_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn an_explicit_database_wins_over_the_data_dir() {
+        let env = Environment::from_pairs([("QUARRY_DATABASE_URL", "postgres://db/quarry")]);
+        let config = CoordinatorSettings::layered(flags(&["--data-dir", "/x"]), &env, file(""))
+            .unwrap()
+            .into_coordinator();
+        assert_eq!(config.database_url, "postgres://db/quarry");
+        assert_eq!(config.data_dir, Some(PathBuf::from("/x")));
+    }
+
+    #[test]
+    fn bad_values_name_where_they_come_from() {
+        let env = Environment::from_pairs([("QUARRY_HEARTBEAT_TIMEOUT", "soon")]);
+        let error = CoordinatorSettings::from_env(&env).unwrap_err().to_string();
+        assert!(error.contains("QUARRY_HEARTBEAT_TIMEOUT"), "{error}");
+
+        let error = ConfigFile::parse("[coordinator]\nhttp_adr = \"127.0.0.1:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("http_adr"), "{error}");
+
+        let error = ConfigFile::parse("[coordinator]\nsync_interval = \"10 days\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("10 days"), "{error}");
+    }
+
+    #[test]
+    fn the_file_is_found_through_quarry_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quarry.toml");
+        std::fs::write(&path, "[coordinator]\nhttp_addr = \"127.0.0.1:1234\"\n").unwrap();
+        let env = Environment::from_pairs([("QUARRY_CONFIG", path.to_str().unwrap())]);
+        let file = ConfigFile::load(None, &env).unwrap();
+        assert_eq!(
+            file.coordinator.http_addr.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:1234")
+        );
+        let missing = ConfigFile::load(Some(&dir.path().join("nope.toml")), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope.toml"), "{missing}");
+    }
+}

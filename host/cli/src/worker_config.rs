@@ -1,0 +1,202 @@
+//! `quarry worker`'s configuration: one set of optional settings that is at once the command's
+//! flags, the `[worker]` section of the TOML file and the `QUARRY_*` environment, layered
+//! (defaults → file → environment → flags) into the server's typed [`Worker`] by
+//! [`WorkerSettings::into_worker`], the one place where a setting meets a field.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use quarry_server::worker::Worker;
+use serde::Deserialize;
+
+use crate::config_file::Environment;
+use crate::duration_value::DurationValue;
+
+// Every worker setting; `None` means "not set at this layer".
+// (Not a doc comment: clap would make it the help text of the command this is flattened into.)
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Address the worker's HTTP endpoint listens on (port 0 picks a free one)
+    /// [default: 127.0.0.1:8081]
+    #[arg(long = "http", value_name = "ADDR")]
+    pub http_addr: Option<SocketAddr>,
+
+    /// URL the coordinator uses to reach this worker [default: http://<the bound address>]
+    #[arg(long = "advertise", value_name = "URL")]
+    pub advertise_url: Option<String>,
+
+    /// The coordinator's URL [default: http://127.0.0.1:8080]
+    #[arg(long = "coordinator", value_name = "URL")]
+    pub coordinator_url: Option<String>,
+
+    /// Directory for downloaded plugins and compiled artifacts [default: worker-cache]
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// The token presented to the coordinator. Environment or file only, never a flag (a flag
+    /// shows in `ps`).
+    #[arg(skip)]
+    pub cluster_secret: Option<String>,
+
+    /// This worker's id, stable across restarts [default: chosen by the worker]
+    #[arg(long = "id", value_name = "ID")]
+    pub id: Option<String>,
+
+    /// How often the worker heartbeats to the coordinator [default: 2s]
+    #[arg(long = "heartbeat-interval", value_name = "DURATION")]
+    pub heartbeat_interval: Option<DurationValue>,
+
+    /// Dev mode: run without a cluster secret when none is configured (a laptop only)
+    #[arg(long = "dev", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub dev_mode: Option<bool>,
+
+    /// How many catalogs load at once while the worker syncs [default: 4]
+    #[arg(long = "load-concurrency", value_name = "N")]
+    pub load_concurrency: Option<usize>,
+}
+
+impl WorkerSettings {
+    /// The settings the environment holds.
+    pub fn from_env(env: &Environment) -> Result<WorkerSettings> {
+        Ok(WorkerSettings {
+            http_addr: env.parse("QUARRY_WORKER_HTTP_ADDR")?,
+            advertise_url: env.string("QUARRY_WORKER_ADVERTISE_URL"),
+            coordinator_url: env.string("QUARRY_COORDINATOR_URL"),
+            cache_dir: env.string("QUARRY_WORKER_CACHE_DIR").map(PathBuf::from),
+            cluster_secret: env.string("QUARRY_CLUSTER_SECRET"),
+            id: env.string("QUARRY_WORKER_ID"),
+            heartbeat_interval: env.parse("QUARRY_HEARTBEAT_INTERVAL")?,
+            dev_mode: env.flag("QUARRY_DEV_MODE")?,
+            load_concurrency: env.parse("QUARRY_WORKER_LOAD_CONCURRENCY")?,
+        })
+    }
+
+    /// These settings, with `lower`'s filling what these leave unset.
+    pub fn over(self, lower: WorkerSettings) -> WorkerSettings {
+        WorkerSettings {
+            http_addr: self.http_addr.or(lower.http_addr),
+            advertise_url: self.advertise_url.or(lower.advertise_url),
+            coordinator_url: self.coordinator_url.or(lower.coordinator_url),
+            cache_dir: self.cache_dir.or(lower.cache_dir),
+            cluster_secret: self.cluster_secret.or(lower.cluster_secret),
+            id: self.id.or(lower.id),
+            heartbeat_interval: self.heartbeat_interval.or(lower.heartbeat_interval),
+            dev_mode: self.dev_mode.or(lower.dev_mode),
+            load_concurrency: self.load_concurrency.or(lower.load_concurrency),
+        }
+    }
+
+    /// Layers `flags` over `env` over `file`.
+    pub fn layered(
+        flags: WorkerSettings,
+        env: &Environment,
+        file: WorkerSettings,
+    ) -> Result<WorkerSettings> {
+        Ok(flags.over(WorkerSettings::from_env(env)?).over(file))
+    }
+
+    /// The worker's configuration: the built-in defaults with every set value on top.
+    pub fn into_worker(self) -> Worker {
+        let mut config = Worker::default();
+        if let Some(addr) = self.http_addr {
+            config.http_addr = addr;
+        }
+        config.advertise_url = self.advertise_url.or(config.advertise_url);
+        if let Some(url) = self.coordinator_url {
+            config.coordinator_url = url;
+        }
+        if let Some(dir) = self.cache_dir {
+            config.cache_dir = dir;
+        }
+        config.cluster_secret = self.cluster_secret.or(config.cluster_secret);
+        config.id = self.id.or(config.id);
+        if let Some(DurationValue(interval)) = self.heartbeat_interval {
+            config.heartbeat_interval = interval;
+        }
+        if let Some(dev_mode) = self.dev_mode {
+            config.dev_mode = dev_mode;
+        }
+        if let Some(concurrency) = self.load_concurrency {
+            config.load_concurrency = concurrency;
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::config_file::ConfigFile;
+
+    fn flags(args: &[&str]) -> WorkerSettings {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: WorkerSettings,
+        }
+        let argv = std::iter::once("worker").chain(args.iter().copied());
+        Flags::try_parse_from(argv).unwrap().settings
+    }
+
+    #[test]
+    fn nothing_set_is_the_built_in_defaults() {
+        let config =
+            WorkerSettings::layered(flags(&[]), &Environment::default(), Default::default())
+                .unwrap()
+                .into_worker();
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8081");
+        assert_eq!(config.coordinator_url, "http://127.0.0.1:8080");
+        assert_eq!(config.cache_dir, PathBuf::from("worker-cache"));
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(2));
+        assert_eq!(config.id, None);
+        assert!(!config.dev_mode);
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        let file = ConfigFile::parse(
+            r#"
+            [worker]
+            coordinator_url = "http://file:8080"
+            cache_dir = "/file/cache"
+            id = "file-id"
+            heartbeat_interval = "5s"
+            cluster_secret = "file-secret"
+            "#,
+        )
+        .unwrap()
+        .worker;
+        let env = Environment::from_pairs([
+            ("QUARRY_COORDINATOR_URL", "http://env:8080"),
+            ("QUARRY_WORKER_ID", "env-id"),
+            ("QUARRY_CLUSTER_SECRET", "env-secret"),
+        ]);
+        let flags = flags(&["--id", "flag-id", "--http", "127.0.0.1:0", "--dev"]);
+        let config = WorkerSettings::layered(flags, &env, file)
+            .unwrap()
+            .into_worker();
+        assert_eq!(config.id.as_deref(), Some("flag-id"));
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:0");
+        assert!(config.dev_mode);
+        assert_eq!(config.coordinator_url, "http://env:8080");
+        assert_eq!(config.cluster_secret.as_deref(), Some("env-secret"));
+        assert_eq!(config.cache_dir, PathBuf::from("/file/cache"));
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn one_file_serves_both_processes() {
+        let file = ConfigFile::parse(
+            "[coordinator]\nhttp_addr = \"127.0.0.1:9000\"\n\n[worker]\nid = \"w9\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.worker.id.as_deref(), Some("w9"));
+        assert!(file.coordinator.http_addr.is_some());
+    }
+}

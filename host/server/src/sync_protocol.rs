@@ -1,0 +1,107 @@
+//! The messages between the coordinator and its workers, as JSON over HTTP, authenticated with
+//! the cluster secret.
+//!
+//! Worker → coordinator: [`RegisterWorker`] at start (and again whenever the coordinator has
+//! forgotten it), a heartbeat every few seconds, a goodbye at shutdown. Coordinator → worker:
+//! `GET /v1/worker/catalogs` answers a [`HeldState`], and `POST /v1/worker/sync` carries a
+//! [`SyncRequest`] of loads and unloads computed as the difference between the desired state and
+//! what the worker said it holds; it answers the new [`HeldState`].
+//!
+//! Every message is idempotent and carries a [`CatalogVersion`]: a worker never lets an older
+//! version replace a newer one, so a late or repeated message changes nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use quarry_store::{Catalog, Grants, LoadState};
+use serde::{Deserialize, Serialize};
+
+/// Which definition of a catalog a message is about, ordered: `incarnation` first (a catalog
+/// dropped and created again under the same name is a new incarnation and restarts at generation
+/// 1), then `generation` (+1 on every alter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CatalogVersion {
+    /// When the catalog was created, in microseconds since the Unix epoch.
+    pub incarnation: i64,
+    pub generation: i64,
+}
+
+impl CatalogVersion {
+    /// The version of a stored catalog.
+    pub fn of(catalog: &Catalog) -> Self {
+        CatalogVersion {
+            incarnation: catalog.created_at.timestamp_micros(),
+            generation: catalog.generation,
+        }
+    }
+}
+
+/// One catalog a worker must hold: everything it needs to load it, with `${ENV:NAME}`
+/// references left for the worker to resolve in its own environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogAssignment {
+    pub name: String,
+    pub version: CatalogVersion,
+    /// `name@version` of the plugin.
+    pub plugin: String,
+    /// The sha256 of the plugin's component, by which the worker fetches it.
+    pub plugin_sha256: String,
+    pub properties: BTreeMap<String, String>,
+    pub grants: Grants,
+    /// Properties the plugin declares secret: their values never appear in an error or a log.
+    #[serde(default)]
+    pub secret_properties: Vec<String>,
+}
+
+/// A catalog a worker must drop, if what it holds is not newer than `version`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogUnload {
+    pub name: String,
+    pub version: CatalogVersion,
+}
+
+/// `POST /v1/worker/sync`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The worker process this was computed for ([`HeldState::instance`]); a restarted worker
+    /// refuses it (409) and the coordinator asks again what it holds.
+    pub instance: String,
+    pub loads: Vec<CatalogAssignment>,
+    pub unloads: Vec<CatalogUnload>,
+    /// True when, once applied, the worker holds the whole desired state: the worker is ready
+    /// after the first such message.
+    pub complete: bool,
+}
+
+/// What a worker holds for one catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldCatalog {
+    pub name: String,
+    pub version: CatalogVersion,
+    /// `loaded` or `failed`.
+    pub state: LoadState,
+    /// Why loading failed; secrets are never in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `GET /v1/worker/catalogs`, and the answer to a sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldState {
+    pub worker_id: String,
+    /// Identifies the worker process (its start time); changes when the worker restarts.
+    pub instance: String,
+    /// True once the worker has applied a complete sync.
+    pub ready: bool,
+    pub catalogs: Vec<HeldCatalog>,
+}
+
+/// `POST /v1/workers`: a worker announcing itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWorker {
+    pub id: String,
+    /// The base URL the coordinator reaches the worker at (`http://127.0.0.1:8081`).
+    pub address: String,
+    pub started_at: DateTime<Utc>,
+}

@@ -1,0 +1,126 @@
+//! [`HeldCatalogs`]: the catalogs this worker holds, each at one version, loaded (with its open
+//! connector) or failed (with the reason).
+//!
+//! Versions only move forward: a load older than what is held, or an unload older than it, is
+//! ignored, so repeated or late messages change nothing. Replacing or dropping an entry drops
+//! only this map's handle on the connector: a scan that started on the old version keeps its
+//! own clone and finishes on it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use quarry_runtime::Connector;
+use quarry_store::LoadState;
+
+use crate::sync_protocol::{CatalogVersion, HeldCatalog};
+
+/// One held catalog.
+#[derive(Clone, Debug)]
+struct Entry {
+    version: CatalogVersion,
+    /// `Ok` when loaded, `Err(reason)` when loading failed.
+    outcome: Result<Connector, String>,
+}
+
+/// The held catalogs, by name.
+#[derive(Debug, Default)]
+pub struct HeldCatalogs {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl HeldCatalogs {
+    /// Whether `name` is held at `version` or newer (a load for `version` would change nothing).
+    pub fn holds_at_least(&self, name: &str, version: CatalogVersion) -> bool {
+        self.lock()
+            .get(name)
+            .is_some_and(|entry| entry.version >= version)
+    }
+
+    /// Records the outcome of loading `name` at `version`, unless something newer is held by
+    /// now. Returns whether it was recorded.
+    pub fn record(
+        &self,
+        name: &str,
+        version: CatalogVersion,
+        outcome: Result<Connector, String>,
+    ) -> bool {
+        let mut entries = self.lock();
+        if entries
+            .get(name)
+            .is_some_and(|held| held.version >= version)
+        {
+            return false;
+        }
+        if let Some(Entry {
+            outcome: Ok(old), ..
+        }) = entries.insert(name.to_owned(), Entry { version, outcome })
+        {
+            old.release_instances();
+        }
+        true
+    }
+
+    /// Drops `name` if what is held is not newer than `version`. Returns whether it was dropped.
+    pub fn unload(&self, name: &str, version: CatalogVersion) -> bool {
+        let mut entries = self.lock();
+        if entries.get(name).is_none_or(|held| held.version > version) {
+            return false;
+        }
+        if let Some(Entry {
+            outcome: Ok(old), ..
+        }) = entries.remove(name)
+        {
+            old.release_instances();
+        }
+        true
+    }
+
+    /// The loaded connector of `name` and its version.
+    pub fn connector(&self, name: &str) -> Option<(CatalogVersion, Connector)> {
+        let entries = self.lock();
+        let entry = entries.get(name)?;
+        entry
+            .outcome
+            .as_ref()
+            .ok()
+            .map(|connector| (entry.version, connector.clone()))
+    }
+
+    /// Everything held, sorted by name, for the coordinator.
+    pub fn snapshot(&self) -> Vec<HeldCatalog> {
+        let mut held: Vec<HeldCatalog> = self
+            .lock()
+            .iter()
+            .map(|(name, entry)| HeldCatalog {
+                name: name.clone(),
+                version: entry.version,
+                state: if entry.outcome.is_ok() {
+                    LoadState::Loaded
+                } else {
+                    LoadState::Failed
+                },
+                error: entry.outcome.as_ref().err().cloned(),
+            })
+            .collect();
+        held.sort_by(|a, b| a.name.cmp(&b.name));
+        held
+    }
+
+    /// How many catalogs are held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding this lock cannot leave the map half-updated (every change is
+        // one insert or remove), so a poisoned lock is still consistent.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

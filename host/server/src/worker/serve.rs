@@ -1,0 +1,117 @@
+//! Starting a worker: check the config, settle its id, build the runtime, bind the port, serve
+//! the worker endpoint, register with the coordinator and heartbeat; on Ctrl-C or SIGTERM stop
+//! taking requests, say goodbye and exit.
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+use quarry_runtime::Runtime;
+use tokio::net::TcpListener;
+
+use crate::worker::api::router;
+use crate::worker::config::{Worker, WorkerConfigError};
+use crate::worker::coordinator_link::CoordinatorLink;
+use crate::worker::membership::{say_goodbye, stay_registered};
+use crate::worker::state::{WorkerParts, WorkerState};
+
+/// Why the worker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] WorkerConfigError),
+    #[error("sandbox runtime: {0}")]
+    Runtime(#[from] quarry_runtime::Error),
+    #[error("worker id file {path}: {source}")]
+    IdFile { path: String, source: io::Error },
+    #[error("invalid worker id \"{0}\": use letters, digits, '-', '_' and '.', at most 128")]
+    InvalidId(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
+    #[error("http server: {0}")]
+    Http(io::Error),
+}
+
+/// Serves a worker configured by `config` until Ctrl-C or SIGTERM.
+pub async fn serve(config: Worker) -> Result<(), ServeError> {
+    config.check()?;
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.http_addr,
+            source,
+        })?;
+    serve_on(listener, config, crate::shutdown_signal::shutdown_signal()).await
+}
+
+/// Serves a worker on an already bound `listener` until `shutdown` resolves.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Worker,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    config.check()?;
+    if config.dev_mode && config.cluster_secret.is_none() {
+        tracing::warn!("dev mode without a cluster secret: this worker's endpoint is open");
+    }
+    let id = match &config.id {
+        Some(id) => id.clone(),
+        None => worker_id_from(&config.cache_dir)?,
+    };
+    if quarry_store::validation::validate_worker_id(&id).is_err() {
+        return Err(ServeError::InvalidId(id));
+    }
+    let runtime = Runtime::new(config.runtime_config())?;
+    let bound = listener.local_addr().map_err(ServeError::Http)?;
+    let address = config
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let state = WorkerState::new(WorkerParts {
+        id: id.clone(),
+        runtime,
+        link: CoordinatorLink::new(&config.coordinator_url, config.cluster_secret.clone()),
+        components_dir: config.cache_dir.join("components"),
+        cluster_secret: config.cluster_secret.clone(),
+        environment: config.environment.clone(),
+        load_concurrency: config.load_concurrency,
+    });
+    tracing::info!(worker = %id, %bound, %address, coordinator = %config.coordinator_url, "worker listening");
+    println!("quarry worker {id} listening on http://{bound}");
+    let membership = tokio::spawn(stay_registered(
+        state.clone(),
+        address,
+        config.heartbeat_interval,
+    ));
+    let served = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    tracing::info!(worker = %id, "worker stopping");
+    membership.abort();
+    say_goodbye(&state).await;
+    served.map_err(ServeError::Http)
+}
+
+/// The id kept in `cache_dir/worker-id`, created on first start, so a restarted worker is the
+/// same worker to the coordinator.
+fn worker_id_from(cache_dir: &Path) -> Result<String, ServeError> {
+    let path = cache_dir.join("worker-id");
+    let id_error = |source| ServeError::IdFile {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(id) => return Ok(id.trim().to_owned()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(id_error(e)),
+    }
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(|e| id_error(io::Error::other(e.to_string())))?;
+    let id = format!("worker-{}", hex::encode(random));
+    std::fs::create_dir_all(cache_dir).map_err(id_error)?;
+    std::fs::write(&path, format!("{id}\n")).map_err(id_error)?;
+    Ok(id)
+}

@@ -1,0 +1,332 @@
+//! End-to-end: the `quarry` command driven as a user would drive it. `quarry dev` brings a
+//! whole cluster up (coordinator, two workers, the tpch plugin and catalog), the admin commands
+//! list plugins and create, show, alter and delete catalogs against it, errors come back as the
+//! API's messages with a non-zero exit, and a second `quarry dev` on the same data directory
+//! finds everything in place.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/cli_helpers.rs"]
+mod cli_helpers;
+
+use cli_helpers::{DevCluster, plugins_dir, quarry};
+use serde_json::Value;
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+#[test]
+fn dev_cluster_driven_from_the_cli() {
+    let plugins = plugins_dir();
+    let data = tempfile::tempdir().unwrap();
+    let dev = DevCluster::start(data.path(), &plugins);
+    let url = dev.url.clone();
+    let started = dev.output();
+    for expected in [
+        "quarry dev: uploaded plugin tpch@",
+        "quarry dev: created catalog tpch (tpch@",
+        "quarry dev: worker w1: loaded (generation 1)",
+        "quarry dev: worker w2: loaded (generation 1)",
+        "quarry dev: catalog tpch: ready on 2 workers (generation 1)",
+        format!("curl -sS {url}/v1/catalogs").as_str(),
+    ] {
+        assert!(started.contains(expected), "no {expected:?} in:\n{started}");
+    }
+
+    // The cluster secret is generated once, private to its owner.
+    let secret_path = data.path().join("cluster-secret");
+    let secret = std::fs::read_to_string(&secret_path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&secret_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // quarry plugin list / show / upload (the same bytes again change nothing)
+    let plugins_table = quarry(&["--url", &url, "plugin", "list"]);
+    let table = plugins_table.ok();
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("tpch ")), "{table}");
+    let listed = json(quarry(&["--url", &url, "--output", "json", "plugin", "list"]).ok());
+    let tpch_version = listed["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "tpch")
+        .unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tpch = format!("tpch@{tpch_version}");
+    let shown = quarry(&["--url", &url, "plugin", "show", &tpch]);
+    assert!(shown.ok().contains("split_rows"), "{shown}");
+    let tpch_file = plugins.join("tpch.wasm");
+    let again = quarry(&[
+        "--url",
+        &url,
+        "plugin",
+        "upload",
+        tpch_file.to_str().unwrap(),
+    ]);
+    assert!(
+        again.ok().contains("already uploaded, same bytes"),
+        "{again}"
+    );
+
+    // quarry catalog create --wait: one line per worker change, then ready
+    let created = quarry(&[
+        "--url",
+        &url,
+        "catalog",
+        "create",
+        "sales",
+        "--plugin",
+        "tpch",
+        "--property",
+        "splits=2",
+        "--wait",
+    ]);
+    let out = created.ok();
+    for expected in [
+        format!("created catalog sales ({tpch}, generation 1)").as_str(),
+        "worker w1: loaded (generation 1)",
+        "worker w2: loaded (generation 1)",
+        "catalog sales: ready on 2 workers (generation 1)",
+    ] {
+        assert!(out.contains(expected), "no {expected:?} in:\n{created}");
+    }
+
+    // quarry catalog show, as a table and as JSON
+    let shown = quarry(&["--url", &url, "catalog", "show", "sales"]);
+    let out = shown.ok();
+    assert!(out.contains("status:      ready"), "{shown}");
+    assert!(out.contains("splits = 2"), "{shown}");
+    let shown = json(
+        quarry(&[
+            "--url", &url, "--output", "json", "catalog", "show", "sales",
+        ])
+        .ok(),
+    );
+    assert_eq!(shown["status"], "ready");
+    assert_eq!(shown["generation"], 1);
+    assert_eq!(shown["workers"].as_array().unwrap().len(), 2);
+
+    // quarry catalog alter --wait: a new generation, everywhere
+    let altered = quarry(&[
+        "--url",
+        &url,
+        "catalog",
+        "alter",
+        "sales",
+        "--property",
+        "splits=3",
+        "--wait",
+    ]);
+    let out = altered.ok();
+    assert!(out.contains("altered catalog sales"), "{altered}");
+    assert!(
+        out.contains("catalog sales: ready on 2 workers (generation 2)"),
+        "{altered}"
+    );
+
+    // quarry catalog list / quarry worker list
+    let catalogs = quarry(&["--url", &url, "catalog", "list"]);
+    let out = catalogs.ok();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("sales ") && l.contains("ready")),
+        "{catalogs}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("tpch ")), "{catalogs}");
+    let workers = quarry(&["--url", &url, "worker", "list"]);
+    let out = workers.ok();
+    for id in ["w1 ", "w2 "] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(id) && l.contains("alive")),
+            "{workers}"
+        );
+    }
+
+    // API errors: the API's message, a non-zero exit
+    let invalid = quarry(&[
+        "--url",
+        &url,
+        "catalog",
+        "create",
+        "bad",
+        "--plugin",
+        &tpch,
+        "--property",
+        "colour=red",
+    ]);
+    let err = invalid.failed();
+    assert!(err.contains("colour"), "{invalid}");
+    assert!(err.contains("HTTP 400"), "{invalid}");
+    let in_use = quarry(&["--url", &url, "plugin", "rm", &tpch]);
+    assert!(in_use.failed().contains("HTTP 409"), "{in_use}");
+
+    // quarry catalog rm
+    let removed = quarry(&["--url", &url, "catalog", "rm", "sales"]);
+    assert!(removed.ok().contains("deleted catalog sales"), "{removed}");
+    let gone = quarry(&["--url", &url, "catalog", "show", "sales"]);
+    let err = gone.failed();
+    assert!(err.contains("HTTP 404"), "{gone}");
+
+    // Ctrl-C / SIGTERM: the children stop, then quarry dev exits cleanly.
+    let (status, output) = dev.stop();
+    assert!(
+        status.success(),
+        "quarry dev exited with {status}:\n{output}"
+    );
+    for expected in [
+        "quarry dev: w1 stopped",
+        "quarry dev: w2 stopped",
+        "quarry dev: coordinator stopped",
+    ] {
+        assert!(output.contains(expected), "no {expected:?} in:\n{output}");
+    }
+
+    // A second start on the same data directory finds everything in place.
+    let dev = DevCluster::start(data.path(), &plugins);
+    let restarted = dev.output();
+    for expected in [
+        "quarry dev: already uploaded, same bytes: plugin tpch@",
+        "quarry dev: catalog tpch exists (generation 1): kept",
+        "quarry dev: cluster ready",
+    ] {
+        assert!(
+            restarted.contains(expected),
+            "no {expected:?} in:\n{restarted}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&secret_path).unwrap(), secret);
+    let url = dev.url.clone();
+    let catalogs = quarry(&["--url", &url, "catalog", "list"]);
+    assert!(!catalogs.ok().contains("sales"), "{catalogs}");
+    let (status, output) = dev.stop();
+    assert!(
+        status.success(),
+        "quarry dev exited with {status}:\n{output}"
+    );
+}
+
+#[test]
+fn dev_without_the_tpch_plugin_says_how_to_build_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let outcome = quarry(&[
+        "dev",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--plugins-dir",
+        empty.path().to_str().unwrap(),
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    let err = outcome.failed();
+    assert!(err.contains("cargo xtask build-plugins"), "{outcome}");
+    assert!(err.contains("tpch.wasm"), "{outcome}");
+}
+
+#[test]
+fn an_unreachable_coordinator_is_a_clear_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let outcome = quarry(&["--url", &url, "catalog", "list"]);
+    let err = outcome.failed();
+    assert!(
+        err.contains(&format!("cannot reach the coordinator at {url}")),
+        "{outcome}"
+    );
+}
+
+#[test]
+fn help_explains_every_command_and_flag() {
+    let top = quarry(&["--help"]);
+    let out = top.ok();
+    for command in [
+        "dev",
+        "coordinator",
+        "worker",
+        "plugin",
+        "catalog",
+        "--url",
+        "--token",
+        "--output",
+        "--log-format",
+    ] {
+        assert!(out.contains(command), "no {command:?} in:\n{top}");
+    }
+    let create = quarry(&["catalog", "create", "--help"]);
+    let out = create.ok();
+    for flag in [
+        "--plugin",
+        "--property",
+        "--grant-path",
+        "--grant-host",
+        "--wait",
+        "--timeout",
+    ] {
+        assert!(out.contains(flag), "no {flag:?} in:\n{create}");
+    }
+    let coordinator = quarry(&["coordinator", "--help"]);
+    let out = coordinator.ok();
+    for flag in [
+        "--http",
+        "--database",
+        "--data-dir",
+        "--config",
+        "--dev",
+        "--sync-interval",
+        "--heartbeat-timeout",
+    ] {
+        assert!(out.contains(flag), "no {flag:?} in:\n{coordinator}");
+    }
+    let worker = quarry(&["worker", "--help"]);
+    let out = worker.ok();
+    for flag in [
+        "--coordinator",
+        "--http",
+        "--advertise",
+        "--cache-dir",
+        "--id",
+        "--config",
+        "list",
+    ] {
+        assert!(out.contains(flag), "no {flag:?} in:\n{worker}");
+    }
+}
+
+#[test]
+fn a_coordinator_without_tokens_outside_dev_mode_refuses_to_start() {
+    let data = tempfile::tempdir().unwrap();
+    let outcome = quarry(&[
+        "coordinator",
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let err = outcome.failed();
+    assert!(err.contains("no admin token"), "{outcome}");
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("quarry.toml");
+    std::fs::write(&file, "[coordinator]\nhttp_adress = \"127.0.0.1:0\"\n").unwrap();
+    let outcome = quarry(&["coordinator", "--config", file.to_str().unwrap()]);
+    let err = outcome.failed();
+    assert!(err.contains("http_adress"), "{outcome}");
+    assert!(err.contains("quarry.toml"), "{outcome}");
+}

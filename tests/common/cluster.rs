@@ -1,0 +1,444 @@
+//! A real cluster for end-to-end tests: a `quarry coordinator` process and `quarry worker`
+//! processes on 127.0.0.1, each with its own directory under one temporary directory, driven over
+//! HTTP like an operator would. Processes are killed when the cluster is dropped.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub const CLUSTER_SECRET: &str = "e2e-cluster-secret";
+
+/// How long a process may take to print that it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `quarry` binary cargo built for these tests.
+pub fn quarry_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_quarry"))
+}
+
+/// `target/plugins/<name>.wasm`; fails, saying how to build it, when missing.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/plugins")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing. Build the plugins first: `cargo xtask build-plugins`",
+        path.display()
+    );
+    path
+}
+
+/// A free port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A child process whose output is kept for failure messages.
+pub struct Process {
+    name: String,
+    child: Child,
+    /// `http://127.0.0.1:PORT`, from the line the process printed.
+    pub url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Process {
+    /// Starts `command` and waits for its `… listening on http://ADDR` line.
+    pub fn spawn(name: &str, mut command: Command) -> Process {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        let (url_tx, url_rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        drain(stdout, output.clone(), Some(url_tx));
+        drain(stderr, output.clone(), None);
+        let url = match url_rx.recv_timeout(START_TIMEOUT) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{name} did not say it listens within {START_TIMEOUT:?}; its output:\n{}",
+                    output.lock().unwrap()
+                );
+            }
+        };
+        Process {
+            name: name.to_owned(),
+            child,
+            url,
+            output,
+        }
+    }
+
+    /// Everything the process printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// `kill -9`: no goodbye, no cleanup.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits (up to 30 s) for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not stop within 30 s of SIGTERM; output:\n{}",
+                self.name,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Copies a pipe into `output`; sends the first `listening on http://…` URL to `url`.
+fn drain(
+    pipe: impl Read + Send + 'static,
+    output: Arc<Mutex<String>>,
+    url: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        let mut url = url;
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if let Some(at) = line.find("listening on http://")
+                && let Some(tx) = url.take()
+            {
+                let found = line[at + "listening on ".len()..].trim().to_owned();
+                let _ = tx.send(found);
+            }
+            let mut output = output.lock().unwrap();
+            output.push_str(&line);
+            output.push('\n');
+        }
+    });
+}
+
+/// Timings short enough for tests.
+#[derive(Clone, Debug)]
+pub struct Timings {
+    pub sync_interval: &'static str,
+    pub heartbeat_interval: &'static str,
+    pub heartbeat_timeout: &'static str,
+    pub worker_request_timeout: &'static str,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            sync_interval: "1s",
+            heartbeat_interval: "200ms",
+            heartbeat_timeout: "2s",
+            worker_request_timeout: "30s",
+        }
+    }
+}
+
+/// A coordinator, its workers and an admin client.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    database_url: String,
+    port: u16,
+    timings: Timings,
+    coordinator_env: Vec<(String, String)>,
+    pub coordinator: Option<Process>,
+    pub workers: BTreeMap<String, Process>,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    /// Starts a coordinator over `database_url` (no workers yet).
+    pub fn start(database_url: &str) -> Cluster {
+        Cluster::start_with(database_url, Timings::default(), &[])
+    }
+
+    /// Starts a coordinator with these timings and extra environment variables.
+    pub fn start_with(database_url: &str, timings: Timings, env: &[(&str, &str)]) -> Cluster {
+        let mut cluster = Cluster {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: database_url.to_owned(),
+            port: free_port(),
+            timings,
+            coordinator_env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            coordinator: None,
+            workers: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        };
+        cluster.start_coordinator();
+        cluster
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The coordinator's base URL; the same across restarts.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the coordinator process (again) on the cluster's port, database and data dir.
+    pub fn start_coordinator(&mut self) {
+        assert!(self.coordinator.is_none(), "the coordinator is running");
+        let mut command = Command::new(quarry_bin());
+        command
+            .arg("coordinator")
+            .args(["--http", &format!("127.0.0.1:{}", self.port)])
+            .args(["--database", &self.database_url])
+            .args([
+                "--data-dir",
+                &self.dir.path().join("coordinator").display().to_string(),
+            ])
+            .args(["--sync-interval", self.timings.sync_interval])
+            .args(["--heartbeat-timeout", self.timings.heartbeat_timeout])
+            .args([
+                "--worker-request-timeout",
+                self.timings.worker_request_timeout,
+            ])
+            .env("QUARRY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("QUARRY_CLUSTER_SECRET", CLUSTER_SECRET)
+            .env("RUST_LOG", "info")
+            .envs(self.coordinator_env.iter().map(|(k, v)| (k, v)));
+        self.coordinator = Some(Process::spawn("coordinator", command));
+    }
+
+    /// SIGTERM to the coordinator; asserts it exits cleanly.
+    pub fn stop_coordinator(&mut self) {
+        let mut coordinator = self.coordinator.take().expect("a running coordinator");
+        let status = coordinator.terminate();
+        assert!(
+            status.success(),
+            "the coordinator exited with {status} on SIGTERM; output:\n{}",
+            coordinator.output()
+        );
+    }
+
+    /// Starts a worker `id` with its cache in the cluster's directory and extra environment.
+    pub fn start_worker(&mut self, id: &str, env: &[(&str, &str)]) {
+        assert!(!self.workers.contains_key(id), "worker {id} is running");
+        let mut command = Command::new(quarry_bin());
+        command
+            .arg("worker")
+            .args(["--coordinator", &self.url()])
+            .args(["--http", "127.0.0.1:0"])
+            .args([
+                "--cache-dir",
+                &self.dir.path().join(id).display().to_string(),
+            ])
+            .args(["--id", id])
+            .args(["--heartbeat-interval", self.timings.heartbeat_interval])
+            .env("QUARRY_CLUSTER_SECRET", CLUSTER_SECRET)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        self.workers.insert(
+            id.to_owned(),
+            Process::spawn(&format!("worker {id}"), command),
+        );
+    }
+
+    /// `kill -9` a worker.
+    pub fn kill_worker(&mut self, id: &str) {
+        let mut worker = self.workers.remove(id).expect("a running worker");
+        worker.kill();
+    }
+
+    /// Everything the processes printed, for failure messages.
+    pub fn outputs(&self) -> String {
+        let mut all = String::new();
+        if let Some(coordinator) = &self.coordinator {
+            all.push_str(&format!("--- coordinator ---\n{}", coordinator.output()));
+        }
+        for (id, worker) in &self.workers {
+            all.push_str(&format!("--- worker {id} ---\n{}", worker.output()));
+        }
+        all
+    }
+
+    /// An admin call; answers the status and the JSON body (`null` when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url()))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Uploads `target/plugins/<name>.wasm`; returns `name@version`.
+    pub async fn upload_plugin(&self, name: &str) -> String {
+        let bytes = std::fs::read(plugin_path(name)).unwrap();
+        let response = self
+            .http
+            .post(format!("{}/v1/plugins", self.url()))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            status == 201 || status == 200,
+            "upload {name}: {status} {body}"
+        );
+        format!(
+            "{}@{}",
+            body["name"].as_str().unwrap(),
+            body["version"].as_str().unwrap()
+        )
+    }
+
+    /// Creates a catalog; asserts 201.
+    pub async fn create_catalog(&self, name: &str, plugin: &str, properties: Value) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/catalogs",
+                Some(json!({ "name": name, "plugin": plugin, "properties": properties })),
+            )
+            .await;
+        assert_eq!(status, 201, "create {name}: {body}");
+        body
+    }
+
+    /// What worker `id` says it holds (its own endpoint, with the cluster secret).
+    pub async fn held_by(&self, id: &str) -> Value {
+        let worker = &self.workers[id];
+        let response = self
+            .http
+            .get(format!("{}/v1/worker/catalogs", worker.url))
+            .bearer_auth(CLUSTER_SECRET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Polls `probe` every 50 ms until it answers `Some`, for at most `timeout`; on timeout
+    /// fails with `what`, the last value seen and every process's output.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match probe().await {
+                Ok(value) => return value,
+                Err(last) => {
+                    if Instant::now() > deadline {
+                        panic!(
+                            "timed out after {timeout:?} waiting for {what}; last seen: {last}\n{}",
+                            self.outputs()
+                        );
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until catalog `name` is at `generation` and its status is `status`, with exactly
+    /// `workers` in its per-worker list, each in `worker_state`. Returns the catalog.
+    pub async fn wait_for_catalog(
+        &self,
+        name: &str,
+        generation: i64,
+        status: &str,
+        workers: &[&str],
+        worker_state: &str,
+    ) -> Value {
+        let path = format!("/v1/catalogs/{name}");
+        let mut expected: Vec<String> = workers.iter().map(|w| (*w).to_owned()).collect();
+        expected.sort();
+        self.wait_for(
+            &format!("catalog {name} {status} at generation {generation} on {workers:?}"),
+            Duration::from_secs(60),
+            || async {
+                let (code, catalog) = self.call(reqwest::Method::GET, &path, None).await;
+                if code != 200 {
+                    return Err(format!("{code} {catalog}"));
+                }
+                let mut seen: Vec<String> = catalog["workers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| w["state"] == worker_state && w["generation"] == json!(generation))
+                    .filter_map(|w| w["worker"].as_str().map(str::to_owned))
+                    .collect();
+                seen.sort();
+                let all_listed =
+                    catalog["workers"].as_array().map_or(0, Vec::len) == expected.len();
+                if catalog["generation"] == json!(generation)
+                    && catalog["status"] == status
+                    && seen == expected
+                    && all_listed
+                {
+                    Ok(catalog)
+                } else {
+                    Err(catalog.to_string())
+                }
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,5 @@
+//! Helpers shared by the end-to-end tests: real `quarry` processes and how to drive them.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cluster;

@@ -30,6 +30,8 @@ fn dev_cluster_driven_from_the_cli() {
         "quarry dev: worker w2: loaded (generation 1)",
         "quarry dev: catalog tpch: ready on 2 workers (generation 1)",
         format!("curl -sS {url}/v1/catalogs").as_str(),
+        "psql -h 127.0.0.1 -p ",
+        format!("quarry --url {url} sql").as_str(),
     ] {
         assert!(started.contains(expected), "no {expected:?} in:\n{started}");
     }
@@ -133,6 +135,47 @@ fn dev_cluster_driven_from_the_cli() {
         out.contains("catalog sales: ready on 2 workers (generation 2)"),
         "{altered}"
     );
+
+    // quarry sql: a table, CSV, JSON, several statements, and a clear error
+    let answered = quarry(&[
+        "--url",
+        &url,
+        "sql",
+        "SELECT r_regionkey, r_name FROM sales.tiny.region ORDER BY 1 LIMIT 2",
+    ]);
+    assert_eq!(
+        answered.ok(),
+        "r_regionkey  r_name\n0            AFRICA\n1            AMERICA\n(2 rows)\n",
+        "{answered}"
+    );
+    let csv = quarry(&[
+        "--url",
+        &url,
+        "sql",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM sales.tiny.nation; SHOW SCHEMAS FROM sales",
+    ]);
+    let out = csv.ok();
+    assert!(out.starts_with("n\n25\n"), "{csv}");
+    assert!(out.contains("Schema\n"), "{csv}");
+    assert!(out.contains("tiny\n"), "{csv}");
+    let as_json = json(
+        quarry(&[
+            "--url",
+            &url,
+            "--output",
+            "json",
+            "sql",
+            "SELECT count(*) AS n FROM tpch.tiny.orders",
+        ])
+        .ok(),
+    );
+    assert_eq!(as_json["rows"], serde_json::json!([[15000]]));
+    let bad = quarry(&["--url", &url, "sql", "SELECT * FROM sales.tiny.nope"]);
+    let err = bad.failed();
+    assert!(err.contains("nope"), "{bad}");
+    assert!(err.contains("HTTP 400"), "{bad}");
 
     // quarry catalog list / quarry worker list
     let catalogs = quarry(&["--url", &url, "catalog", "list"]);

@@ -174,6 +174,8 @@ pub struct Cluster {
     port: u16,
     timings: Timings,
     coordinator_env: Vec<(String, String)>,
+    /// The PostgreSQL wire protocol port, when the coordinator serves it.
+    pg_port: Option<u16>,
     pub coordinator: Option<Process>,
     pub workers: BTreeMap<String, Process>,
     http: reqwest::Client,
@@ -196,12 +198,35 @@ impl Cluster {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            pg_port: None,
             coordinator: None,
             workers: BTreeMap::new(),
             http: reqwest::Client::new(),
         };
         cluster.start_coordinator();
         cluster
+    }
+
+    /// Starts a coordinator that also serves the PostgreSQL wire protocol (see [`Self::pg_port`]).
+    pub fn start_with_pg(database_url: &str) -> Cluster {
+        let mut cluster = Cluster {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: database_url.to_owned(),
+            port: free_port(),
+            timings: Timings::default(),
+            coordinator_env: Vec::new(),
+            pg_port: Some(free_port()),
+            coordinator: None,
+            workers: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        };
+        cluster.start_coordinator();
+        cluster
+    }
+
+    /// The port psql connects to, when served.
+    pub fn pg_port(&self) -> Option<u16> {
+        self.pg_port
     }
 
     pub fn dir(&self) -> &Path {
@@ -235,6 +260,9 @@ impl Cluster {
             .env("QUARRY_CLUSTER_SECRET", CLUSTER_SECRET)
             .env("RUST_LOG", "info")
             .envs(self.coordinator_env.iter().map(|(k, v)| (k, v)));
+        if let Some(pg_port) = self.pg_port {
+            command.args(["--pg", &format!("127.0.0.1:{pg_port}")]);
+        }
         self.coordinator = Some(Process::spawn("coordinator", command));
     }
 

@@ -67,6 +67,18 @@ mod tests {
     }
 
     #[test]
+    fn the_built_hello_plugin_is_a_component_exporting_the_contract() {
+        let path = crate::repo_root().join("target/plugins/hello.wasm");
+        let bytes = std::fs::read(&path).unwrap_or_else(|err| {
+            panic!(
+                "{} is missing ({err}); build the plugins with `cargo xtask build-plugins`",
+                path.display()
+            )
+        });
+        assert_eq!(check(&bytes).unwrap(), "0.1.0");
+    }
+
+    #[test]
     fn core_modules_and_garbage_are_refused() {
         let core_module = b"\0asm\x01\0\0\0";
         let err = check(core_module).unwrap_err().to_string();

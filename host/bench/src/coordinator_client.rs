@@ -119,11 +119,25 @@ impl CoordinatorClient {
 
     /// `POST /v1/catalogs` with no properties; expects 201.
     pub async fn create_catalog(&self, name: &str, plugin: &str) -> anyhow::Result<()> {
+        self.create_catalog_with(name, plugin, &[]).await
+    }
+
+    /// `POST /v1/catalogs` with `properties`; expects 201.
+    pub async fn create_catalog_with(
+        &self,
+        name: &str,
+        plugin: &str,
+        properties: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        let properties: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+            .collect();
         let response = self
             .http
             .post(self.url("/v1/catalogs"))
             .bearer_auth(&self.token)
-            .json(&json!({"name": name, "plugin": plugin, "properties": {}}))
+            .json(&json!({"name": name, "plugin": plugin, "properties": properties}))
             .send()
             .await
             .with_context(|| format!("POST /v1/catalogs {name}"))?;
@@ -192,6 +206,19 @@ impl CoordinatorClient {
     }
 
     /// The shared HTTP client, for the workers' endpoints.
+    /// `POST /v1/statement`: the JSON result of one SQL statement.
+    pub async fn statement(&self, sql: &str) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .post(self.url("/v1/statement"))
+            .bearer_auth(&self.token)
+            .json(&json!({ "sql": sql }))
+            .send()
+            .await
+            .context("POST /v1/statement")?;
+        expect_json(response, "POST /v1/statement").await
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

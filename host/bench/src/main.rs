@@ -4,6 +4,8 @@
 //!   generation, load and instantiate times, idle catalog memory ([`runtime_bench`]).
 //! - `quarry-bench sync`: the catalog sync on real `quarry` processes: propagation latency
 //!   against a periodic-sync baseline, and 10,000 catalogs ([`sync_bench`]).
+//! - `quarry-bench sql`: TPC-H Q1 and Q6 through a real cluster against DataFusion in process
+//!   over the native generator ([`sql_bench`]).
 //!
 //! Figures and how to run each go to docs/benchmarks.md.
 
@@ -14,6 +16,7 @@ mod metrics_text;
 mod quarry_process;
 mod resident_memory;
 mod runtime_bench;
+mod sql_bench;
 mod sync_bench;
 mod wasm_custom_section;
 
@@ -26,6 +29,7 @@ quarry-bench — Quarry's benchmarks (build with `cargo build --release --worksp
 USAGE:
     quarry-bench runtime [FLAGS]
     quarry-bench sync [FLAGS]
+    quarry-bench sql [FLAGS]
     quarry-bench help
 
 quarry-bench runtime [FLAGS]
@@ -46,8 +50,9 @@ fn main() -> ExitCode {
     let result = match args.next().as_deref() {
         Some("runtime") => runtime_bench::run(args),
         Some("sync") => sync_bench::run(args),
+        Some("sql") => sql_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
-            print!("{HELP}{}", sync_bench::HELP);
+            print!("{HELP}{}\n{}", sync_bench::HELP, sql_bench::HELP);
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(

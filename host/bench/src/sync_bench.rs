@@ -140,8 +140,8 @@ pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
 }
 
 /// Where the `quarry` binary is: `--quarry`, else next to this executable.
-fn quarry_binary(o: &Options) -> anyhow::Result<PathBuf> {
-    let path = match &o.quarry {
+pub(crate) fn quarry_binary(quarry: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = match quarry {
         Some(path) => path.clone(),
         None => std::env::current_exe()
             .context("finding quarry-bench's own path")?
@@ -161,8 +161,8 @@ fn quarry_binary(o: &Options) -> anyhow::Result<PathBuf> {
 
 /// The tpch component: `--plugin`, else `target/plugins/tpch.wasm` (next to the `release`
 /// directory this executable is in, else in this source tree).
-fn plugin_path(o: &Options) -> PathBuf {
-    if let Some(path) = &o.plugin {
+pub(crate) fn plugin_path(plugin: Option<&PathBuf>) -> PathBuf {
+    if let Some(path) = plugin {
         return path.clone();
     }
     let next_to_exe = std::env::current_exe().ok().and_then(|exe| {
@@ -175,8 +175,8 @@ fn plugin_path(o: &Options) -> PathBuf {
 }
 
 async fn measure(o: &Options) -> anyhow::Result<()> {
-    let quarry = quarry_binary(o)?;
-    let plugin = plugin_path(o);
+    let quarry = quarry_binary(o.quarry.as_ref())?;
+    let plugin = plugin_path(o.plugin.as_ref());
     let tpch = std::fs::read(&plugin).with_context(|| {
         format!(
             "reading {} (run `cargo xtask build-plugins` first)",

@@ -9,6 +9,7 @@ use crate::dev_command::DevArgs;
 use crate::logging::LogFormat;
 use crate::output::OutputFormat;
 use crate::plugin_command::PluginCommand;
+use crate::sql_command::SqlArgs;
 use crate::worker_command::WorkerArgs;
 
 /// Quarry: a federated SQL engine whose connectors are sandboxed WebAssembly components.
@@ -20,8 +21,8 @@ use crate::worker_command::WorkerArgs;
     long_about = "Quarry: a federated SQL engine whose connectors are sandboxed WebAssembly \
                   components.\n\n\
                   Run a whole local cluster with `quarry dev`, or the processes one by one with \
-                  `quarry coordinator` and `quarry worker`. The `plugin`, `catalog` and \
-                  `worker list` commands administer a running cluster over its HTTP API \
+                  `quarry coordinator` and `quarry worker`. The `plugin`, `catalog`, `sql` \
+                  and `worker list` commands administer a running cluster over its HTTP API \
                   (--url, --token).\n\n\
                   Server settings layer as: built-in defaults, then the TOML file (--config or \
                   QUARRY_CONFIG), then QUARRY_* environment variables, then flags \
@@ -109,4 +110,8 @@ pub enum Command {
     /// Create, alter, delete, list and show catalogs (named instances of a plugin)
     #[command(subcommand)]
     Catalog(CatalogCommand),
+
+    /// Run SQL on the cluster: queries over `catalog.schema.table`, SHOW CATALOGS/SCHEMAS/TABLES,
+    /// and CREATE/ALTER/DROP CATALOG
+    Sql(SqlArgs),
 }

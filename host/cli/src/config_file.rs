@@ -1,8 +1,8 @@
 //! The configuration layers below the flags: the TOML file (`--config FILE` or `QUARRY_CONFIG`)
 //! and the `QUARRY_*` environment.
 //!
-//! Each process reads its own section of one file (`[coordinator]`, `[worker]`), so a single file
-//! can describe a whole machine. Unknown keys are errors, not silently ignored typos. The
+//! Each process reads its own section of one file (`[coordinator]`, `[worker]`), and both read
+//! `[sandbox]`, so a single file can describe a whole machine. Unknown keys are errors, not silently ignored typos. The
 //! environment is passed around as an [`Environment`] value rather than read from the process, so
 //! the layering can be tested without touching the real environment.
 
@@ -14,6 +14,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 
 use crate::coordinator_config::CoordinatorSettings;
+use crate::sandbox_config::SandboxSettings;
 use crate::worker_config::WorkerSettings;
 
 /// The environment variable naming the configuration file when `--config` is not given.
@@ -27,6 +28,9 @@ pub struct ConfigFile {
     pub coordinator: CoordinatorSettings,
     #[serde(default)]
     pub worker: WorkerSettings,
+    /// Sandbox limits, for both processes.
+    #[serde(default)]
+    pub sandbox: SandboxSettings,
 }
 
 impl ConfigFile {
@@ -47,7 +51,12 @@ impl ConfigFile {
 
     /// Parses the text of a configuration file.
     pub fn parse(text: &str) -> Result<ConfigFile> {
-        toml::from_str(text).map_err(|error| anyhow!("{}", error.to_string().trim_end()))
+        let mut file: ConfigFile =
+            toml::from_str(text).map_err(|error| anyhow!("{}", error.to_string().trim_end()))?;
+        // `[sandbox]` applies to both processes: each layers it with the rest of its settings.
+        file.coordinator.sandbox = file.sandbox.clone();
+        file.worker.sandbox = file.sandbox.clone();
+        Ok(file)
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::config_file::Environment;
 use crate::duration_value::DurationValue;
+use crate::sandbox_config::SandboxSettings;
 
 /// The data directory when none is configured (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -25,6 +26,11 @@ pub struct CoordinatorSettings {
     /// Address the HTTP API listens on (port 0 picks a free one) [default: 127.0.0.1:8080]
     #[arg(long = "http", value_name = "ADDR")]
     pub http_addr: Option<SocketAddr>,
+
+    /// Address the PostgreSQL wire protocol listens on, for psql and JDBC (port 0 picks a free
+    /// one) [default: not served]
+    #[arg(long = "pg", value_name = "ADDR")]
+    pub pg_addr: Option<SocketAddr>,
 
     /// Catalog database: sqlite://PATH or postgres://USER@HOST/DB
     /// [default: sqlite://DATA_DIR/quarry.db]
@@ -68,6 +74,12 @@ pub struct CoordinatorSettings {
     /// periodic sync, for comparison in benchmarks) [default: push]
     #[arg(long = "no-push", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_push: Option<bool>,
+
+    // Sandbox limits: flags, QUARRY_SANDBOX_*, and the file's top-level `[sandbox]` section
+    // (copied here by `ConfigFile::parse`), never a key of `[coordinator]`.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub sandbox: SandboxSettings,
 }
 
 impl CoordinatorSettings {
@@ -75,6 +87,7 @@ impl CoordinatorSettings {
     pub fn from_env(env: &Environment) -> Result<CoordinatorSettings> {
         Ok(CoordinatorSettings {
             http_addr: env.parse("QUARRY_HTTP_ADDR")?,
+            pg_addr: env.parse("QUARRY_PG_ADDR")?,
             database_url: env.string("QUARRY_DATABASE_URL"),
             data_dir: env.string("QUARRY_DATA_DIR").map(PathBuf::from),
             admin_token: env.string("QUARRY_ADMIN_TOKEN"),
@@ -85,6 +98,7 @@ impl CoordinatorSettings {
             heartbeat_timeout: env.parse("QUARRY_HEARTBEAT_TIMEOUT")?,
             worker_request_timeout: env.parse("QUARRY_WORKER_REQUEST_TIMEOUT")?,
             no_push: env.flag("QUARRY_SYNC_NO_PUSH")?,
+            sandbox: SandboxSettings::from_env(env)?,
         })
     }
 
@@ -92,6 +106,7 @@ impl CoordinatorSettings {
     pub fn over(self, lower: CoordinatorSettings) -> CoordinatorSettings {
         CoordinatorSettings {
             http_addr: self.http_addr.or(lower.http_addr),
+            pg_addr: self.pg_addr.or(lower.pg_addr),
             database_url: self.database_url.or(lower.database_url),
             data_dir: self.data_dir.or(lower.data_dir),
             admin_token: self.admin_token.or(lower.admin_token),
@@ -102,6 +117,7 @@ impl CoordinatorSettings {
             heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
             worker_request_timeout: self.worker_request_timeout.or(lower.worker_request_timeout),
             no_push: self.no_push.or(lower.no_push),
+            sandbox: self.sandbox.over(lower.sandbox),
         }
     }
 
@@ -111,7 +127,9 @@ impl CoordinatorSettings {
         env: &Environment,
         file: CoordinatorSettings,
     ) -> Result<CoordinatorSettings> {
-        Ok(flags.over(CoordinatorSettings::from_env(env)?).over(file))
+        let settings = flags.over(CoordinatorSettings::from_env(env)?).over(file);
+        settings.sandbox.check()?;
+        Ok(settings)
     }
 
     /// The coordinator's configuration: the built-in defaults with every set value on top.
@@ -127,6 +145,7 @@ impl CoordinatorSettings {
         if let Some(addr) = self.http_addr {
             config.http_addr = addr;
         }
+        config.pg_addr = self.pg_addr;
         config.admin_token = self.admin_token.or(config.admin_token);
         config.cluster_secret = self.cluster_secret.or(config.cluster_secret);
         if let Some(dev_mode) = self.dev_mode {
@@ -147,6 +166,7 @@ impl CoordinatorSettings {
         if let Some(no_push) = self.no_push {
             config.sync_push = !no_push;
         }
+        self.sandbox.apply_to(&mut config.runtime);
         config
     }
 }
@@ -226,6 +246,45 @@ mod tests {
         assert_eq!(config.heartbeat_timeout, Duration::from_secs(7));
         assert_eq!(config.worker_request_timeout, Duration::from_secs(3));
         assert_eq!(config.max_plugin_size, 100);
+    }
+
+    #[test]
+    fn sandbox_limits_layer_like_every_other_setting() {
+        let file = file(
+            r#"
+            [coordinator]
+            dev_mode = true
+            [sandbox]
+            memory = "256MiB"
+            call_timeout = "20s"
+            stack = "256KiB"
+            "#,
+        );
+        let env = Environment::from_pairs([
+            ("QUARRY_SANDBOX_MEMORY", "128MiB"),
+            ("QUARRY_SANDBOX_CALL_TIMEOUT", "10s"),
+        ]);
+        let config =
+            CoordinatorSettings::layered(flags(&["--sandbox-memory", "64MiB"]), &env, file)
+                .unwrap()
+                .into_coordinator();
+        let limits = &config.runtime.default_limits;
+        assert_eq!(limits.memory_bytes, 64 << 20); // flag over environment over file
+        assert_eq!(limits.call_deadline, Duration::from_secs(10)); // environment over file
+        assert_eq!(config.runtime.max_wasm_stack, 256 << 10); // file over defaults
+        assert_eq!(
+            config.runtime_config().default_limits.memory_bytes,
+            64 << 20
+        );
+
+        let error = CoordinatorSettings::layered(
+            flags(&["--sandbox-call-timeout", "1h"]),
+            &Environment::default(),
+            CoordinatorSettings::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("sandbox.call_timeout"), "{error}");
     }
 
     #[test]

@@ -37,6 +37,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// The children's log filter when neither `--log-level` nor `RUST_LOG` says otherwise.
 const DEV_LOG_FILTER: &str = "info,tower_http=warn";
+/// The PostgreSQL wire protocol port when none is given.
+const DEFAULT_PG_PORT: u16 = 5433;
+
 /// What `quarry dev` prefixes its own lines with.
 const SAY: &str = "quarry dev: ";
 
@@ -50,6 +53,11 @@ pub struct DevArgs {
     /// The coordinator's HTTP address (port 0 picks a free one)
     #[arg(long = "http", value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
+
+    /// The address psql and JDBC connect to (the PostgreSQL wire protocol)
+    /// [default: 127.0.0.1:5433; port 0 when --http has port 0]
+    #[arg(long = "pg", value_name = "ADDR")]
+    pub pg: Option<SocketAddr>,
 
     /// A worker's HTTP address, once per worker; one address with port 0 serves for all
     /// [default: 127.0.0.1:8081, 127.0.0.1:8082, …; port 0 when --http has port 0]
@@ -74,6 +82,8 @@ pub struct DevArgs {
 #[derive(Debug)]
 struct Running {
     coordinator_url: String,
+    /// Where psql connects.
+    postgres: Option<String>,
     workers: Vec<(String, String)>,
 }
 
@@ -94,6 +104,14 @@ pub async fn run(args: DevArgs, global: &GlobalArgs, env: &Environment) -> Resul
         token,
         log_args: log_args(global, env),
         coordinator_addr: args.http,
+        pg_addr: args.pg.unwrap_or_else(|| {
+            let port = if args.http.port() == 0 {
+                0
+            } else {
+                DEFAULT_PG_PORT
+            };
+            SocketAddr::new(args.http.ip(), port)
+        }),
         worker_addrs,
         plugins,
         ready_timeout: args.ready_timeout.0,
@@ -132,6 +150,7 @@ struct Setup {
     token: Option<String>,
     log_args: Vec<String>,
     coordinator_addr: SocketAddr,
+    pg_addr: SocketAddr,
     worker_addrs: Vec<SocketAddr>,
     plugins: Vec<PathBuf>,
     ready_timeout: Duration,
@@ -163,6 +182,8 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
     coordinator
         .args(["--dev", "--http"])
         .arg(setup.coordinator_addr.to_string())
+        .arg("--pg")
+        .arg(setup.pg_addr.to_string())
         .arg("--data-dir")
         .arg(&setup.data_dir)
         .args(["--database", &database]);
@@ -175,6 +196,10 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
         }
         None => bail!("the coordinator process is missing"),
     };
+    let postgres = children
+        .last()
+        .and_then(|c| c.postgres_addr())
+        .map(str::to_owned);
 
     for (index, addr) in setup.worker_addrs.iter().enumerate() {
         let id = format!("w{}", index + 1);
@@ -245,6 +270,7 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
     .await?;
     Ok(Running {
         coordinator_url,
+        postgres,
         workers,
     })
 }
@@ -303,6 +329,24 @@ fn ready_text(running: &Running, setup: &Setup) -> String {
     }
     let _ = writeln!(text, "  data dir: {}", setup.data_dir.display());
     let _ = writeln!(text, "connect with:");
+    if let Some(pg) = &running.postgres
+        && let Some((host, port)) = pg.rsplit_once(':')
+    {
+        let _ = writeln!(text, "  psql -h {host} -p {port} -U quarry quarry");
+        let _ = writeln!(
+            text,
+            "  psql -h {host} -p {port} -U quarry -c \"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\""
+        );
+    }
+    let _ = writeln!(
+        text,
+        "  curl -sS{auth} {url}/v1/statement -H 'content-type: application/json' \\\n       \
+         -d '{{\"sql\": \"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\"}}'"
+    );
+    let _ = writeln!(
+        text,
+        "  quarry --url {url} sql \"SHOW TABLES FROM {DEV_CATALOG}.tiny\""
+    );
     let _ = writeln!(text, "  curl -sS{auth} {url}/v1/catalogs");
     let _ = writeln!(text, "  curl -sS{auth} {url}/v1/catalogs/{DEV_CATALOG}");
     let _ = writeln!(text, "  curl -sS{auth} {url}/v1/workers");
@@ -408,6 +452,7 @@ mod tests {
         DevArgs {
             data_dir: PathBuf::from(".quarry/dev"),
             http: http.parse().unwrap(),
+            pg: None,
             worker_http: worker_http.iter().map(|a| a.parse().unwrap()).collect(),
             workers,
             plugins_dir: None,

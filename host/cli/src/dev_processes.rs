@@ -19,6 +19,8 @@ pub struct DevChild {
     /// The child's stdout lines, until start-up is over.
     stdout_lines: Option<mpsc::UnboundedReceiver<String>>,
     relays: Vec<JoinHandle<()>>,
+    /// The PostgreSQL wire protocol address the child announced before it was listening.
+    postgres: Option<String>,
 }
 
 impl DevChild {
@@ -55,11 +57,17 @@ impl DevChild {
             child,
             stdout_lines: Some(lines_rx),
             relays,
+            postgres: None,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The `postgres on ADDR` address the child printed during start-up, if any.
+    pub fn postgres_addr(&self) -> Option<&str> {
+        self.postgres.as_deref()
     }
 
     /// Waits for the child's `<prefix> … listening on URL` line and answers the URL. The child
@@ -73,6 +81,9 @@ impl DevChild {
             while let Some(line) = lines.recv().await {
                 if let Some(url) = listening_url(&line, prefix) {
                     return Some(url);
+                }
+                if let Some(addr) = postgres_addr(&line, prefix) {
+                    self.postgres = Some(addr);
                 }
             }
             None
@@ -167,9 +178,35 @@ pub fn listening_url(line: &str, prefix: &str) -> Option<String> {
     after.split_whitespace().next().map(str::to_owned)
 }
 
+/// The address in a `<prefix> postgres on ADDR` line.
+pub fn postgres_addr(line: &str, prefix: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix(prefix)?;
+    let (_, after) = rest.split_once("postgres on ")?;
+    after.split_whitespace().next().map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_postgres_line() {
+        assert_eq!(
+            postgres_addr(
+                "quarry coordinator postgres on 127.0.0.1:5433",
+                "quarry coordinator"
+            )
+            .as_deref(),
+            Some("127.0.0.1:5433")
+        );
+        assert_eq!(
+            postgres_addr(
+                "quarry coordinator listening on http://x",
+                "quarry coordinator"
+            ),
+            None
+        );
+    }
 
     #[test]
     fn reads_the_listening_lines() {

@@ -1,12 +1,13 @@
 //! The `quarry` command. [`cli`] is the command line; each subcommand group has its file
 //! (`dev_command.rs`, `coordinator_command.rs`, `worker_command.rs`, `plugin_command.rs`,
-//! `catalog_command.rs`); server configuration is layered in `coordinator_config.rs` and
-//! `worker_config.rs` over `config_file.rs`; the admin commands talk to the coordinator through
+//! `catalog_command.rs`, `sql_command.rs`); server configuration is layered in `coordinator_config.rs` and
+//! `worker_config.rs` (sandbox limits, shared, in `sandbox_config.rs`) over `config_file.rs`; the admin commands talk to the coordinator through
 //! `api_client.rs` and print through `output.rs`. The servers themselves live in
 //! `quarry-server`: this crate parses, layers and calls `serve`.
 
 pub mod api_client;
 pub mod api_types;
+pub mod byte_size_value;
 pub mod catalog_command;
 pub mod catalog_wait;
 pub mod cli;
@@ -20,6 +21,8 @@ pub mod duration_value;
 pub mod logging;
 pub mod output;
 pub mod plugin_command;
+pub mod sandbox_config;
+pub mod sql_command;
 pub mod worker_command;
 pub mod worker_config;
 
@@ -73,6 +76,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Catalog(command) => {
             catalog_command::run(command, &client()?, global.output).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sql(args) => {
+            sql_command::run(args, &client()?, global.output).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::config_file::Environment;
 use crate::duration_value::DurationValue;
+use crate::sandbox_config::SandboxSettings;
 
 // Every worker setting; `None` means "not set at this layer".
 // (Not a doc comment: clap would make it the help text of the command this is flattened into.)
@@ -55,6 +56,12 @@ pub struct WorkerSettings {
     /// How many catalogs load at once while the worker syncs [default: 4]
     #[arg(long = "load-concurrency", value_name = "N")]
     pub load_concurrency: Option<usize>,
+
+    // Sandbox limits: flags, QUARRY_SANDBOX_*, and the file's top-level `[sandbox]` section
+    // (copied here by `ConfigFile::parse`), never a key of `[worker]`.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub sandbox: SandboxSettings,
 }
 
 impl WorkerSettings {
@@ -70,6 +77,7 @@ impl WorkerSettings {
             heartbeat_interval: env.parse("QUARRY_HEARTBEAT_INTERVAL")?,
             dev_mode: env.flag("QUARRY_DEV_MODE")?,
             load_concurrency: env.parse("QUARRY_WORKER_LOAD_CONCURRENCY")?,
+            sandbox: SandboxSettings::from_env(env)?,
         })
     }
 
@@ -85,6 +93,7 @@ impl WorkerSettings {
             heartbeat_interval: self.heartbeat_interval.or(lower.heartbeat_interval),
             dev_mode: self.dev_mode.or(lower.dev_mode),
             load_concurrency: self.load_concurrency.or(lower.load_concurrency),
+            sandbox: self.sandbox.over(lower.sandbox),
         }
     }
 
@@ -94,7 +103,9 @@ impl WorkerSettings {
         env: &Environment,
         file: WorkerSettings,
     ) -> Result<WorkerSettings> {
-        Ok(flags.over(WorkerSettings::from_env(env)?).over(file))
+        let settings = flags.over(WorkerSettings::from_env(env)?).over(file);
+        settings.sandbox.check()?;
+        Ok(settings)
     }
 
     /// The worker's configuration: the built-in defaults with every set value on top.
@@ -121,6 +132,7 @@ impl WorkerSettings {
         if let Some(concurrency) = self.load_concurrency {
             config.load_concurrency = concurrency;
         }
+        self.sandbox.apply_to(&mut config.runtime);
         config
     }
 }
@@ -156,6 +168,50 @@ mod tests {
         assert_eq!(config.heartbeat_interval, Duration::from_secs(2));
         assert_eq!(config.id, None);
         assert!(!config.dev_mode);
+    }
+
+    #[test]
+    fn sandbox_limits_come_from_the_shared_section_and_layer() {
+        let file = ConfigFile::parse(
+            r#"
+            [worker]
+            id = "w"
+            [sandbox]
+            memory = "1GiB"
+            max_memory = "2GiB"
+            call_timeout = "45s"
+            "#,
+        )
+        .unwrap()
+        .worker;
+        let env = Environment::from_pairs([("QUARRY_SANDBOX_MEMORY", "768MiB")]);
+        let config = WorkerSettings::layered(flags(&["--sandbox-stack", "1MiB"]), &env, file)
+            .unwrap()
+            .into_worker();
+        let runtime = config.runtime_config();
+        assert_eq!(runtime.default_limits.memory_bytes, 768 << 20);
+        assert_eq!(runtime.max_limits.memory_bytes, 2 << 30);
+        assert_eq!(
+            runtime.default_limits.call_deadline,
+            Duration::from_secs(45)
+        );
+        assert_eq!(runtime.max_wasm_stack, 1 << 20);
+
+        let error = ConfigFile::parse("[worker.sandbox]\nmemory = \"1GiB\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sandbox"), "{error}");
+        let error = WorkerSettings::layered(
+            flags(&["--sandbox-memory", "5GiB"]),
+            &Environment::default(),
+            WorkerSettings::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("sandbox.memory") && error.contains("5GiB"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! then field names, types and nulls against the declared schema, and the row count against
 //! what the host asked for. The returned batch carries exactly the declared schema.
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamDecoder;
 use arrow_schema::SchemaRef;
@@ -87,7 +87,9 @@ pub fn check_batch(
             batch.num_rows()
         ));
     }
-    RecordBatch::try_new(expected.clone(), batch.columns().to_vec())
+    // With the row count given, a batch of no columns (`SELECT count(*)`) keeps its rows.
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(expected.clone(), batch.columns().to_vec(), &options)
         .map_err(|e| format!("schema mismatch: {e}"))
 }
 
@@ -156,5 +158,15 @@ mod tests {
         assert!(err.contains("at most 2"), "{err}");
         let err = check_batch(Vec::new(), &schema(), 10, 1 << 20).unwrap_err();
         assert!(err.contains("without a record batch"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_of_no_columns_keeps_its_row_count() {
+        let empty = Arc::new(Schema::empty());
+        let options = RecordBatchOptions::new().with_row_count(Some(7));
+        let rows = RecordBatch::try_new_with_options(empty.clone(), Vec::new(), &options).unwrap();
+        let b = check_batch(encode(&rows), &(empty as SchemaRef), 10, 1 << 20).unwrap();
+        assert_eq!(b.num_rows(), 7);
+        assert_eq!(b.num_columns(), 0);
     }
 }

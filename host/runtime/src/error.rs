@@ -154,6 +154,37 @@ pub enum Error {
 }
 
 impl Error {
+    /// A short stable name for this kind of error, for metrics labels: `deadline`, `memory`,
+    /// `stack` (the sandbox limits), `trap`, `connector`, `invalid_output`, and so on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidComponent { .. } => "invalid_component",
+            Error::UnsupportedContract { .. } => "unsupported_contract",
+            Error::DeadlineExceeded { .. } => "deadline",
+            Error::MemoryLimit { .. } => "memory",
+            Error::StackOverflow { .. } => "stack",
+            Error::Trap { .. } => "trap",
+            Error::Connector { .. } => "connector",
+            Error::InvalidOutput { .. } => "invalid_output",
+            Error::Instantiate { .. } => "instantiate",
+            Error::InvalidCatalog { .. } => "invalid_catalog",
+            Error::InvalidRequest { .. } => "invalid_request",
+            Error::Engine(_) => "engine",
+            Error::Cache { .. } => "cache",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// True when the error is a sandbox limit: deadline, memory or stack.
+    pub fn is_sandbox_limit(&self) -> bool {
+        matches!(
+            self,
+            Error::DeadlineExceeded { .. }
+                | Error::MemoryLimit { .. }
+                | Error::StackOverflow { .. }
+        )
+    }
+
     /// True when the error came from the plugin misbehaving (trap, limit, invalid output), so
     /// the instance it ran in must be discarded.
     pub fn poisons_instance(&self) -> bool {

@@ -158,7 +158,7 @@ impl TableSchema {
 }
 
 /// A literal in a predicate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Scalar {
     Null,
     Boolean(bool),
@@ -178,7 +178,7 @@ pub enum Scalar {
 }
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CompareOp {
     Eq,
     Ne,
@@ -189,7 +189,7 @@ pub enum CompareOp {
 }
 
 /// One node of a predicate tree; connectives refer to children by index.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PredicateNode {
     /// `column op value`; `column` indexes the table's full column list.
     Compare {
@@ -211,14 +211,14 @@ pub enum PredicateNode {
 }
 
 /// A boolean expression over one table's columns: `nodes[root]` is the whole expression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Predicate {
     pub nodes: Vec<PredicateNode>,
     pub root: u32,
 }
 
 /// How a connector treats one filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Pushdown {
     Exact,
     Inexact,
@@ -226,7 +226,7 @@ pub enum Pushdown {
 }
 
 /// What the engine wants from a table.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ScanRequest {
     pub schema: String,
     pub table: String,
@@ -249,7 +249,7 @@ impl ScanRequest {
 }
 
 /// A unit of scan work; `payload` is opaque to the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Split {
     pub payload: Vec<u8>,
     pub estimated_rows: Option<u64>,

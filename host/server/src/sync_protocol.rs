@@ -7,6 +7,9 @@
 //! [`SyncRequest`] of loads and unloads computed as the difference between the desired state and
 //! what the worker said it holds; it answers the new [`HeldState`].
 //!
+//! For queries, `POST /v1/worker/scan` carries a [`ScanSplit`]: one split of a scan the
+//! coordinator planned, answered with the split's batches (see `split_stream.rs`).
+//!
 //! Every message is idempotent and carries a [`CatalogVersion`]: a worker never lets an older
 //! version replace a newer one, so a late or repeated message changes nothing.
 
@@ -94,6 +97,18 @@ pub struct HeldState {
     /// True once the worker has applied a complete sync.
     pub ready: bool,
     pub catalogs: Vec<HeldCatalog>,
+}
+
+/// `POST /v1/worker/scan`: read one split of `catalog` at `version`. A worker holding another
+/// version answers 409, so a scan never mixes generations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSplit {
+    pub catalog: String,
+    pub version: CatalogVersion,
+    /// The request the scan was planned with: projection, filters, limit.
+    pub request: quarry_runtime::ScanRequest,
+    pub split: quarry_runtime::Split,
 }
 
 /// `POST /v1/workers`: a worker announcing itself.

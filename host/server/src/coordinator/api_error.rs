@@ -73,6 +73,10 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
 
+    /// A query was valid but failed while running (a connector error, a lost worker).
+    #[error("{0}")]
+    QueryFailed(String),
+
     /// A plugin cannot be deleted while catalogs use it.
     #[error("{message}")]
     InUse {
@@ -136,6 +140,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::InUse { .. } => (StatusCode::CONFLICT, "in_use"),
+            ApiError::QueryFailed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "query_failed"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

@@ -87,15 +87,11 @@ pub async fn validate_catalog(
 }
 
 fn invalid(name: &str, issues: Vec<Issue>) -> ApiError {
-    let listed: Vec<String> = issues
-        .iter()
-        .map(|issue| match &issue.field {
-            Some(field) => format!("{field}: {}", issue.message),
-            None => issue.message.clone(),
-        })
-        .collect();
     ApiError::InvalidCatalog {
-        message: format!("catalog \"{name}\" is invalid: {}", listed.join("; ")),
+        message: format!(
+            "catalog \"{name}\" is invalid: {}",
+            crate::catalog_open::issue_list(&issues)
+        ),
         issues,
     }
 }

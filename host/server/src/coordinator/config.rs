@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 64 * 1024 * 1024;
 pub struct Coordinator {
     /// Where the HTTP API listens.
     pub http_addr: SocketAddr,
+    /// Where the PostgreSQL wire protocol listens (`psql`, JDBC); `None`: not served.
+    pub pg_addr: Option<SocketAddr>,
     /// The catalog store: `sqlite://PATH` or `postgres://…`.
     pub database_url: String,
     /// The bearer token for the control API (`QUARRY_ADMIN_TOKEN`).
@@ -55,6 +57,7 @@ impl Default for Coordinator {
     fn default() -> Self {
         Coordinator {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            pg_addr: None,
             database_url: "sqlite://data/quarry.db".to_owned(),
             admin_token: None,
             cluster_secret: None,
@@ -76,6 +79,7 @@ impl fmt::Debug for Coordinator {
         let set = |token: &Option<String>| if token.is_some() { "set" } else { "unset" };
         f.debug_struct("Coordinator")
             .field("http_addr", &self.http_addr)
+            .field("pg_addr", &self.pg_addr)
             .field("database", &database_scheme(&self.database_url))
             .field("admin_token", &set(&self.admin_token))
             .field("cluster_secret", &set(&self.cluster_secret))

@@ -4,15 +4,19 @@
 //! [`api`] for the route table and one handler file per resource, [`catalog_validation`] for
 //! what a catalog must pass before it is stored, [`auth`] for tokens, [`api_error`] for how
 //! failures become status codes, [`metrics`] for `/metrics`, [`state`] for what handlers
-//! share, and [`sync`] for the task that keeps every worker at the desired state.
+//! share, [`sync`] for the task that keeps every worker at the desired state,
+//! [`catalog_changes`] for creating, altering and deleting catalogs (API and SQL alike), and
+//! [`sql`] for queries.
 
 pub mod api;
 pub mod api_error;
 pub mod auth;
+pub mod catalog_changes;
 pub mod catalog_validation;
 pub mod config;
 pub mod metrics;
 pub mod serve;
+pub mod sql;
 pub mod state;
 pub mod sync;
 

@@ -1,6 +1,7 @@
-//! Starting the coordinator: open the store, build the runtime, bind the port, start the sync
-//! task, serve until Ctrl-C or SIGTERM (or until the given shutdown future resolves), then stop
-//! the sync task and close the store.
+//! Starting the coordinator: open the store, build the runtime, bind the ports (HTTP, and the
+//! PostgreSQL wire protocol when configured), start the sync task and the SQL catalogs, serve
+//! until Ctrl-C or SIGTERM (or until the given shutdown future resolves), then stop the sync
+//! task and close the store.
 
 use std::future::Future;
 use std::io;
@@ -11,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::coordinator::api::router;
 use crate::coordinator::config::{ConfigError, Coordinator};
+use crate::coordinator::sql::pg_runner::PgRunner;
 use crate::coordinator::state::AppState;
 
 /// Why the coordinator could not start or stopped with an error.
@@ -44,9 +46,45 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServeError::Http)?;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let pg = match config.pg_addr {
+        Some(pg_addr) => {
+            let pg_listener =
+                TcpListener::bind(pg_addr)
+                    .await
+                    .map_err(|source| ServeError::Bind {
+                        addr: pg_addr,
+                        source,
+                    })?;
+            let pg_addr = pg_listener.local_addr().map_err(ServeError::Http)?;
+            tracing::info!(addr = %pg_addr, "postgres wire protocol listening");
+            println!("quarry coordinator postgres on {pg_addr}");
+            let runner = std::sync::Arc::new(PgRunner::new(state.clone()));
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(quarry_pgwire::serve(
+                pg_listener,
+                runner,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
     tracing::info!(%addr, database = state.store().backend_name(), "coordinator listening");
     println!("quarry coordinator listening on http://{addr}");
-    serve_on(listener, state, crate::shutdown_signal::shutdown_signal()).await
+    let shutdown = async move {
+        crate::shutdown_signal::shutdown_signal().await;
+        let _ = stopping.send(true);
+    };
+    let served = serve_on(listener, state, shutdown).await;
+    drop(stopped);
+    if let Some(pg) = pg
+        && let Ok(Err(error)) = pg.await
+    {
+        tracing::warn!(%error, "postgres wire protocol server stopped with an error");
+    }
+    served
 }
 
 /// Serves the API for `state` on an already bound `listener` until `shutdown` resolves; the
@@ -65,12 +103,21 @@ pub async fn serve_on(
             let _ = sync_stopped.await;
         },
     ));
+    let (stop_sql, sql_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sql = tokio::spawn(crate::coordinator::sql::queryable_catalogs::keep_queryable(
+        state.clone(),
+        async {
+            let _ = sql_stopped.await;
+        },
+    ));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     tracing::info!("coordinator stopping");
     let _ = stop_sync.send(());
     let _ = sync.await;
+    let _ = stop_sql.send(());
+    let _ = sql.await;
     store.close().await;
     served.map_err(ServeError::Http)
 }

@@ -1,10 +1,11 @@
 //! [`AppState`]: what every handler shares: the store, the sandbox runtime, the expected tokens,
-//! the request counters and the loaded plugins.
+//! the request counters, the loaded plugins and the SQL engine.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use quarry_runtime::{Plugin as LoadedPlugin, Runtime};
+use quarry_sql::{QuarryCatalogs, QueryEngine};
 use quarry_store::{Plugin, Store};
 
 use crate::coordinator::api_error::ApiError;
@@ -31,6 +32,8 @@ struct Inner {
     environment: Option<BTreeMap<String, String>>,
     http_metrics: HttpMetrics,
     sync: SyncTask,
+    /// The SQL engine over the queryable catalogs.
+    engine: QueryEngine,
     /// Plugins loaded into the runtime, by sha256, so validating a catalog does not read the
     /// component back from the database every time.
     loaded: Mutex<HashMap<String, LoadedPlugin>>,
@@ -63,6 +66,7 @@ impl AppState {
                 environment: config.environment.clone(),
                 http_metrics: HttpMetrics::default(),
                 sync: SyncTask::new(config.sync_settings()),
+                engine: QueryEngine::new(QuarryCatalogs::new()),
                 loaded: Mutex::new(HashMap::new()),
             }),
         })
@@ -95,6 +99,11 @@ impl AppState {
     /// The sync task's handle: tell it what changed.
     pub fn sync(&self) -> &SyncTask {
         &self.inner.sync
+    }
+
+    /// The SQL engine.
+    pub fn engine(&self) -> &QueryEngine {
+        &self.inner.engine
     }
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {

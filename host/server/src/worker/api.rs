@@ -1,5 +1,6 @@
 //! The worker's HTTP endpoint. The coordinator calls it with the cluster secret:
-//! `GET /v1/worker/catalogs` (what is held) and `POST /v1/worker/sync` (loads and unloads).
+//! `GET /v1/worker/catalogs` (what is held), `POST /v1/worker/sync` (loads and unloads) and
+//! `POST /v1/worker/scan` (one split of a query, see `split_scan.rs`).
 //! `/healthz` says the process is up; `/readyz` answers 200 only once the worker holds the whole
 //! desired state; `/metrics` counts held catalogs and where compiled plugin code came from.
 
@@ -23,6 +24,7 @@ pub fn router(state: WorkerState) -> Router {
     let cluster = Router::new()
         .route("/v1/worker/catalogs", get(held))
         .route("/v1/worker/sync", post(sync))
+        .route("/v1/worker/scan", post(crate::worker::split_scan::scan))
         .layer(DefaultBodyLimit::max(MAX_SYNC_BODY))
         .route_layer(from_fn_with_state(state.clone(), require_cluster));
     Router::new()
@@ -125,6 +127,50 @@ async fn metrics(
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         let _ = writeln!(out, "{name} {value}");
+    }
+    let scans = state.scan_metrics().snapshot();
+    for (name, help, value) in [
+        (
+            "quarry_worker_splits_total",
+            "Splits scanned for queries.",
+            scans.splits,
+        ),
+        (
+            "quarry_worker_scan_rows_total",
+            "Rows sent by split scans.",
+            scans.rows,
+        ),
+        (
+            "quarry_worker_scan_bytes_total",
+            "Bytes sent by split scans.",
+            scans.bytes,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {value}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP quarry_worker_scan_failures_total Failed split scans, by kind of error."
+    );
+    let _ = writeln!(out, "# TYPE quarry_worker_scan_failures_total counter");
+    for (kind, count) in &scans.failures {
+        let _ = writeln!(
+            out,
+            "quarry_worker_scan_failures_total{{kind=\"{kind}\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP quarry_sandbox_limits_hit_total Sandbox limits plugins ran into during scans."
+    );
+    let _ = writeln!(out, "# TYPE quarry_sandbox_limits_hit_total counter");
+    for (limit, count) in &scans.limits {
+        let _ = writeln!(
+            out,
+            "quarry_sandbox_limits_hit_total{{limit=\"{limit}\"}} {count}"
+        );
     }
     (
         [(

@@ -3,9 +3,10 @@
 //! the plugin's own `validate`. Failures come back as one message naming the catalog, the worker
 //! and the reason, with every secret value replaced by `***`.
 
-use quarry_runtime::{CatalogConfig, Connector};
+use quarry_runtime::Connector;
 
-use crate::catalog_properties::{resolve_references, runtime_grants, scrub, secret_values};
+use crate::catalog_open::{OpenedCatalog, issue_list, open_assigned};
+use crate::catalog_properties::scrub;
 use crate::coordinator::api_error::Issue;
 use crate::sync_protocol::CatalogAssignment;
 use crate::worker::state::WorkerState;
@@ -15,39 +16,23 @@ pub async fn load_catalog(
     state: &WorkerState,
     assignment: &CatalogAssignment,
 ) -> Result<Connector, String> {
-    let name = &assignment.name;
     let here = format!("worker \"{}\"", state.id());
     let plugin = state
         .plugins()
         .plugin(&assignment.plugin_sha256, &assignment.plugin)
         .await?;
 
-    let mut issues = Vec::new();
-    let resolved = resolve_references(
-        &assignment.properties,
+    let OpenedCatalog {
+        connector,
+        properties,
+        secrets,
+    } = open_assigned(
+        state.runtime(),
+        plugin,
+        assignment,
         |var| state.env_var(var),
         &here,
-        &mut issues,
-    );
-    if !issues.is_empty() {
-        return Err(issue_list(&issues));
-    }
-    let properties: Vec<(String, String)> = resolved.into_iter().collect();
-    let secrets = secret_values(&assignment.properties, &properties, |key| {
-        assignment.secret_properties.iter().any(|s| s == key)
-    });
-
-    let config = CatalogConfig {
-        name: name.clone(),
-        plugin,
-        properties: properties.clone(),
-        limits: None,
-        grants: runtime_grants(&assignment.grants),
-    };
-    let connector = state
-        .runtime()
-        .open_catalog(config)
-        .map_err(|e| scrub(&format!("cannot open: {e}"), &secrets))?;
+    )?;
     let outcome = connector.validate(properties).await;
     // An idle catalog keeps no instance: memory goes to catalogs being queried.
     connector.release_instances();
@@ -66,16 +51,4 @@ pub async fn load_catalog(
         ));
     }
     Ok(connector)
-}
-
-/// `field: message; …`.
-fn issue_list(issues: &[Issue]) -> String {
-    issues
-        .iter()
-        .map(|issue| match &issue.field {
-            Some(field) => format!("{field}: {}", issue.message),
-            None => issue.message.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }

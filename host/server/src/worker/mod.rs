@@ -5,7 +5,8 @@
 //! shutdown; [`membership`] for registering and heartbeats; [`api`] for the endpoint the
 //! coordinator calls; [`state`] for applying a sync; [`catalog_loader`] for loading one
 //! catalog; [`plugin_fetch`] for getting a plugin's component and compiled artifact;
-//! [`held_catalogs`] for what is held; [`coordinator_link`] for the calls to the coordinator.
+//! [`held_catalogs`] for what is held; [`coordinator_link`] for the calls to the coordinator;
+//! [`split_scan`] for reading a split of a query and [`scan_metrics`] for what scans did.
 
 pub mod api;
 pub mod catalog_loader;
@@ -14,7 +15,9 @@ pub mod coordinator_link;
 pub mod held_catalogs;
 pub mod membership;
 pub mod plugin_fetch;
+pub mod scan_metrics;
 pub mod serve;
+pub mod split_scan;
 pub mod state;
 
 pub use config::{Worker, WorkerConfigError};

@@ -16,6 +16,7 @@ use crate::worker::catalog_loader::load_catalog;
 use crate::worker::coordinator_link::CoordinatorLink;
 use crate::worker::held_catalogs::HeldCatalogs;
 use crate::worker::plugin_fetch::PluginFetcher;
+use crate::worker::scan_metrics::ScanMetrics;
 
 /// The worker's shared state. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -38,6 +39,7 @@ struct Inner {
     load_concurrency: usize,
     /// Serialises syncs: two overlapping syncs would interleave their loads.
     sync_lock: tokio::sync::Mutex<()>,
+    scan_metrics: ScanMetrics,
 }
 
 /// What [`WorkerState::new`] needs.
@@ -76,6 +78,7 @@ impl WorkerState {
                 environment: parts.environment,
                 load_concurrency: parts.load_concurrency.max(1),
                 sync_lock: tokio::sync::Mutex::new(()),
+                scan_metrics: ScanMetrics::default(),
             }),
         }
     }
@@ -98,6 +101,11 @@ impl WorkerState {
 
     pub(crate) fn plugins(&self) -> &PluginFetcher {
         &self.inner.plugins
+    }
+
+    /// What split scans did on this worker.
+    pub fn scan_metrics(&self) -> &ScanMetrics {
+        &self.inner.scan_metrics
     }
 
     pub fn held(&self) -> &HeldCatalogs {

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::coordinator::api_error::{ApiError, ApiResult};
-use crate::coordinator::catalog_validation::validate_catalog;
+use crate::coordinator::catalog_changes;
 use crate::coordinator::state::AppState;
 
 /// The body of `POST /v1/catalogs`.
@@ -117,7 +117,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection
 }
 
 /// Splits `name@version`.
-fn parse_plugin_reference(reference: &str) -> ApiResult<(String, String)> {
+pub(crate) fn parse_plugin_reference(reference: &str) -> ApiResult<(String, String)> {
     match reference.split_once('@') {
         Some((name, version)) if !name.is_empty() && !version.is_empty() => {
             Ok((name.to_owned(), version.to_owned()))
@@ -163,28 +163,9 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<CatalogResponse>)> {
     let request: CreateCatalog = parse_json(body)?;
-    quarry_store::validation::validate_identifier("catalog name", &request.name)?;
     let spec = catalog_spec(&request.plugin, request.properties, request.grants)?;
-    // Cheap early answer; the insert below is what decides under concurrency.
-    match state.store().get_catalog(&request.name).await {
-        Ok(_) => {
-            return Err(ApiError::Conflict(format!(
-                "catalog \"{}\" already exists",
-                request.name
-            )));
-        }
-        Err(quarry_store::Error::NotFound { .. }) => {}
-        Err(other) => return Err(other.into()),
-    }
-    let plugin = validate_catalog(&state, &request.name, &spec).await?;
-    let catalog = state
-        .store()
-        .create_catalog(&request.name, &spec)
-        .await
-        .map_err(plugin_gone)?;
-    tracing::info!(catalog = %catalog.name, plugin = %catalog.plugin_reference(), "catalog created");
-    state.sync().catalogs_changed();
-    let response = respond(&state, catalog, &plugin.config_fields).await?;
+    let (catalog, fields) = catalog_changes::create(&state, &request.name, &spec).await?;
+    let response = respond(&state, catalog, &fields).await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
@@ -196,35 +177,9 @@ pub async fn alter(
 ) -> ApiResult<Json<CatalogResponse>> {
     let request: AlterCatalog = parse_json(body)?;
     let spec = catalog_spec(&request.plugin, request.properties, request.grants)?;
-    let current = state.store().get_catalog(&name).await?;
-    if let Some(expected) = request.expected_generation
-        && expected != current.generation
-    {
-        return Err(ApiError::Conflict(format!(
-            "catalog \"{name}\" is at generation {}, not {expected}",
-            current.generation
-        )));
-    }
-    let plugin = validate_catalog(&state, &name, &spec).await?;
-    let catalog = state
-        .store()
-        .alter_catalog(&name, &spec, request.expected_generation)
-        .await
-        .map_err(plugin_gone)?;
-    tracing::info!(catalog = %catalog.name, generation = catalog.generation, "catalog altered");
-    state.sync().catalogs_changed();
-    Ok(Json(respond(&state, catalog, &plugin.config_fields).await?))
-}
-
-/// A plugin deleted between validation and the write is the caller's unknown plugin.
-fn plugin_gone(error: quarry_store::Error) -> ApiError {
-    match error {
-        quarry_store::Error::NotFound {
-            kind: quarry_store::Entity::Plugin,
-            ..
-        } => ApiError::UnknownPlugin(error.to_string()),
-        other => other.into(),
-    }
+    let (catalog, fields) =
+        catalog_changes::alter(&state, &name, &spec, request.expected_generation).await?;
+    Ok(Json(respond(&state, catalog, &fields).await?))
 }
 
 /// `GET /v1/catalogs`.
@@ -276,9 +231,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.store().delete_catalog(&name).await?;
-    tracing::info!(catalog = %name, "catalog deleted");
-    state.sync().catalogs_changed();
+    catalog_changes::delete(&state, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

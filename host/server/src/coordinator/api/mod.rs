@@ -4,12 +4,14 @@
 //! Each row names the method, the path, who may call it ([`Access`]) and what it answers; the
 //! handler for a row is chosen by an exhaustive `match` on its [`RouteId`], so a route without a
 //! handler, or a handler without a route, does not compile. Handlers live in one file per
-//! resource: `plugins.rs`, `catalogs.rs`, `workers.rs`, `health.rs`, `openapi.rs`.
+//! resource: `plugins.rs`, `catalogs.rs`, `statements.rs`, `workers.rs`, `health.rs`,
+//! `openapi.rs`.
 
 pub mod catalogs;
 pub mod health;
 pub mod openapi;
 pub mod plugins;
+pub mod statements;
 pub mod workers;
 
 use axum::Router;
@@ -70,6 +72,8 @@ pub enum RouteId {
     AlterCatalog,
     DeleteCatalog,
     ListWorkers,
+    RunStatement,
+    RecentScans,
     RegisterWorker,
     WorkerHeartbeat,
     WorkerGoodbye,
@@ -328,6 +332,53 @@ pub const ROUTES: &[RouteSpec] = &[
         statuses: &[(200, "the workers"), AUTH_ERRORS[0], AUTH_ERRORS[1]],
     },
     RouteSpec {
+        id: RouteId::RunStatement,
+        method: HttpMethod::Post,
+        path: "/v1/statement",
+        access: Access::Admin,
+        summary: "Run one SQL statement: a query, SHOW, or CREATE/ALTER/DROP CATALOG. JSON \
+                  columns and rows; an Arrow IPC stream when the request accepts \
+                  application/vnd.apache.arrow.stream",
+        request: RequestBody::Json("Statement"),
+        response: ResponseBody::Json("StatementResult"),
+        statuses: &[
+            (200, "the result"),
+            (
+                400,
+                "malformed body, a syntax or planning error, or an invalid catalog definition",
+            ),
+            AUTH_ERRORS[0],
+            AUTH_ERRORS[1],
+            (
+                404,
+                "a catalog or schema named by the statement does not exist",
+            ),
+            (
+                409,
+                "a catalog change collides (name taken, generation moved)",
+            ),
+            (
+                422,
+                "the query failed while running (a connector error, a worker lost mid-split)",
+            ),
+        ],
+    },
+    RouteSpec {
+        id: RouteId::RecentScans,
+        method: HttpMethod::Get,
+        path: "/v1/scans",
+        access: Access::Admin,
+        summary: "The most recent table scans and what each asked its connector for \
+                  (projection, filters and how they were pushed down, limit, splits)",
+        request: RequestBody::None,
+        response: ResponseBody::Json("ScanList"),
+        statuses: &[
+            (200, "the scans, oldest first"),
+            AUTH_ERRORS[0],
+            AUTH_ERRORS[1],
+        ],
+    },
+    RouteSpec {
         id: RouteId::RegisterWorker,
         method: HttpMethod::Post,
         path: "/v1/workers",
@@ -433,6 +484,8 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         RouteId::AlterCatalog => on(method, catalogs::alter),
         RouteId::DeleteCatalog => on(method, catalogs::delete),
         RouteId::ListWorkers => on(method, workers::list),
+        RouteId::RunStatement => on(method, statements::run),
+        RouteId::RecentScans => on(method, statements::recent_scans),
         RouteId::RegisterWorker => on(method, workers::register),
         RouteId::WorkerHeartbeat => on(method, workers::heartbeat),
         RouteId::WorkerGoodbye => on(method, workers::goodbye),

@@ -178,6 +178,37 @@ fn schemas() -> Value {
                 "grants": schema_ref("Grants"),
             },
         },
+        "Statement": {
+            "type": "object", "required": ["sql"], "additionalProperties": false,
+            "properties": { "sql": { "type": "string", "description": "one SQL statement" } },
+        },
+        "StatementResult": {
+            "type": "object", "required": ["columns", "rows"],
+            "properties": {
+                "columns": { "type": "array", "items": {
+                    "type": "object", "required": ["name", "type"],
+                    "properties": { "name": string, "type": {
+                        "type": "string", "description": "the SQL type: bigint, varchar, decimal(15,2)..." } } } },
+                "rows": { "type": "array", "items": { "type": "array", "description":
+                    "one value per column: JSON numbers for integers and floats, strings for \
+                     decimals, dates, timestamps and text, booleans, null" } },
+                "row_count": { "type": "integer" },
+            },
+        },
+        "ScanList": {
+            "type": "object", "required": ["scans"],
+            "properties": { "scans": { "type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "catalog": string, "generation": { "type": "integer" },
+                    "schema": string, "table": string,
+                    "projection": { "type": ["array", "null"], "items": { "type": "integer" },
+                        "description": "column indices asked for; null for every column" },
+                    "filters": { "type": "array", "items": { "enum": ["exact", "inexact", "unsupported"] } },
+                    "limit": { "type": ["integer", "null"] },
+                    "splits": { "type": "integer" },
+                } } } },
+        },
         "CatalogAlter": {
             "type": "object", "required": ["plugin"], "additionalProperties": false,
             "properties": {

@@ -8,6 +8,7 @@
 //! a burst of changes coalesces into one push of the latest state, and a hung worker holds up
 //! only its own syncer.
 
+pub mod cluster_view;
 pub mod desired_state;
 pub mod sync_metrics;
 pub mod worker_client;
@@ -24,6 +25,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::coordinator::sync::cluster_view::ClusterView;
 use crate::coordinator::sync::desired_state::DesiredState;
 use crate::coordinator::sync::sync_metrics::{SyncCounts, SyncMetrics};
 use crate::coordinator::sync::worker_client::WorkerClient;
@@ -54,6 +56,10 @@ struct Inner {
     catalogs_changed: Notify,
     workers_changed: Notify,
     metrics: Arc<SyncMetrics>,
+    /// The desired state, as last read from the store.
+    desired: watch::Sender<Arc<DesiredState>>,
+    /// What the live workers hold, as they last said.
+    view: ClusterView,
 }
 
 /// A running syncer and the worker registration it serves.
@@ -71,6 +77,8 @@ impl SyncTask {
                 catalogs_changed: Notify::new(),
                 workers_changed: Notify::new(),
                 metrics: Arc::new(SyncMetrics::default()),
+                desired: watch::channel(Arc::new(DesiredState::default())).0,
+                view: ClusterView::default(),
             }),
         }
     }
@@ -91,6 +99,16 @@ impl SyncTask {
         &self.inner.settings
     }
 
+    /// What the live workers hold.
+    pub fn view(&self) -> &ClusterView {
+        &self.inner.view
+    }
+
+    /// The desired state, updated whenever the store's catalogs change.
+    pub fn desired(&self) -> watch::Receiver<Arc<DesiredState>> {
+        self.inner.desired.subscribe()
+    }
+
     /// The sync counters so far.
     pub fn counts(&self) -> SyncCounts {
         self.inner.metrics.snapshot()
@@ -105,7 +123,7 @@ impl SyncTask {
     ) {
         let settings = self.inner.settings.clone();
         let client = WorkerClient::new(cluster_secret, settings.request_timeout);
-        let (desired_tx, _) = watch::channel(Arc::new(DesiredState::default()));
+        let desired_tx = &self.inner.desired;
         let mut syncers: HashMap<String, RunningSyncer> = HashMap::new();
         let started = Instant::now();
         // Membership is checked often enough to notice a dead worker within half a timeout.
@@ -159,6 +177,7 @@ impl SyncTask {
                         });
                         if !keep {
                             running.task.abort();
+                            self.inner.view.forget(id);
                         }
                         keep
                     });
@@ -173,6 +192,7 @@ impl SyncTask {
                             desired: desired_tx.subscribe(),
                             interval: settings.interval,
                             metrics: self.inner.metrics.clone(),
+                            view: self.inner.view.clone(),
                         };
                         syncers.insert(
                             id,
@@ -193,8 +213,9 @@ impl SyncTask {
                 () = &mut shutdown => break,
             };
         }
-        for running in syncers.into_values() {
+        for (id, running) in syncers {
             running.task.abort();
+            self.inner.view.forget(&id);
         }
     }
 }

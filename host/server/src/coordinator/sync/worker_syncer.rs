@@ -14,6 +14,7 @@ use quarry_store::{CatalogReport, LoadState, Store, Worker};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::coordinator::sync::cluster_view::ClusterView;
 use crate::coordinator::sync::desired_state::{DesiredState, diff};
 use crate::coordinator::sync::sync_metrics::SyncMetrics;
 use crate::coordinator::sync::worker_client::{WorkerCallError, WorkerClient};
@@ -33,6 +34,7 @@ pub(crate) struct Syncer {
     pub desired: watch::Receiver<Arc<DesiredState>>,
     pub interval: Duration,
     pub metrics: Arc<SyncMetrics>,
+    pub view: ClusterView,
 }
 
 /// What the worker holds, as it last said.
@@ -78,6 +80,7 @@ impl Syncer {
                 Ok(()) => backoff = FIRST_BACKOFF,
                 Err(error) => {
                     held = None;
+                    self.view.forget(&id);
                     if !matches!(error, WorkerCallError::WrongInstance { .. }) {
                         self.metrics.worker_call_failed();
                         tracing::warn!(worker = %id, %error, retry_in = ?backoff, "sync failed");
@@ -111,6 +114,7 @@ impl Syncer {
         if held.is_none() || Instant::now() >= *next_reconcile {
             let state = self.client.held(address).await?;
             *next_reconcile = Instant::now() + self.interval;
+            self.view.record(&self.worker.id, address, &state);
             let view = HeldView::from(state);
             self.record(desired, &view, recorded).await;
             *held = Some(view);
@@ -147,6 +151,7 @@ impl Syncer {
         }
         for request in &batches {
             let state = self.client.sync(address, request).await?;
+            self.view.record(&self.worker.id, address, &state);
             let view = HeldView::from(state);
             self.record(desired, &view, recorded).await;
             *held = Some(view);

@@ -1,0 +1,301 @@
+//! `quarry-bench sql`: TPC-H Q1 and Q6 at scale factor 1 through a real cluster (a coordinator
+//! and 2 workers, the tpch connector in the sandbox, splits streamed from the workers) against
+//! DataFusion in this process over the same generator compiled natively, in the same run.
+//!
+//! The native side is a streaming table with one partition per generator part, so it generates
+//! while it scans, in parallel, as the connector does; it generates every column (the connector
+//! generates only the projected ones), and moves nothing between processes.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::SessionContext;
+use serde_json::Value;
+use tpchgen::generators::LineItemGenerator;
+use tpchgen_arrow::LineItemArrow;
+
+use crate::bench_cluster::{BenchCluster, SyncMode};
+use crate::sync_bench::{plugin_path, quarry_binary};
+
+pub const HELP: &str = "\
+quarry-bench sql [FLAGS]
+    TPC-H Q1 and Q6 at scale factor 1 through a real cluster (coordinator + workers, the tpch
+    connector in the sandbox) against DataFusion in this process over the natively compiled
+    generator, same run: seconds per query and the ratio. Build first:
+    `cargo build --release --workspace && cargo xtask build-plugins`.
+
+    --quarry PATH            the quarry binary [default: `quarry` next to quarry-bench]
+    --plugin PATH            the tpch component [default: target/plugins/tpch.wasm]
+    --workers N              workers [default: 2]
+    --rounds N               timed runs of each query on each side [default: 3]
+    --schema NAME            tpch schema: tiny or sfN [default: sf1]
+    --splits N               splits per table, and native partitions [default: 8]
+";
+
+const QUERIES: [(&str, &str); 2] = [
+    ("Q1", include_str!("../../testing/tpch_queries/q01.sql")),
+    ("Q6", include_str!("../../testing/tpch_queries/q06.sql")),
+];
+
+struct Options {
+    quarry: Option<PathBuf>,
+    plugin: Option<PathBuf>,
+    workers: usize,
+    rounds: usize,
+    schema: String,
+    splits: usize,
+}
+
+fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Options> {
+    let mut o = Options {
+        quarry: None,
+        plugin: None,
+        workers: 2,
+        rounds: 3,
+        schema: "sf1".to_owned(),
+        splits: 8,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
+        let count = || {
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{flag}: {value:?} is not a positive number"))
+        };
+        match flag.as_str() {
+            "--quarry" => o.quarry = Some(PathBuf::from(&value)),
+            "--plugin" => o.plugin = Some(PathBuf::from(&value)),
+            "--workers" => o.workers = count()?,
+            "--rounds" => o.rounds = count()?,
+            "--splits" => o.splits = count()?,
+            "--schema" => o.schema = value,
+            other => bail!("unknown flag {other:?}: run `quarry-bench sql --help`"),
+        }
+    }
+    Ok(o)
+}
+
+/// The scale factor of a tpch schema name (`tiny` is 0.01).
+fn scale_of(schema: &str) -> anyhow::Result<f64> {
+    if schema == "tiny" {
+        return Ok(0.01);
+    }
+    schema
+        .strip_prefix("sf")
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("schema {schema:?}: expected tiny or sfN"))
+}
+
+pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
+    let o = parse_options(args)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    tokio.block_on(async {
+        tokio::select! {
+            result = measure(&o) => result,
+            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        }
+    })
+}
+
+/// One query's figures.
+struct QueryFigures {
+    name: &'static str,
+    /// Sorted run times.
+    quarry: Vec<Duration>,
+    native: Vec<Duration>,
+    rows: usize,
+}
+
+/// The median and the fastest of sorted, non-empty `times`, in seconds.
+fn median_min(times: &[Duration]) -> (f64, f64) {
+    let at = |i: usize| times.get(i).map_or(0.0, Duration::as_secs_f64);
+    (at(times.len() / 2), at(0))
+}
+
+impl fmt::Display for QueryFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (q, q_min) = median_min(&self.quarry);
+        let (n, n_min) = median_min(&self.native);
+        write!(
+            f,
+            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} |",
+            self.name,
+            q / n,
+            self.rows
+        )
+    }
+}
+
+async fn measure(o: &Options) -> anyhow::Result<()> {
+    let quarry = quarry_binary(o.quarry.as_ref())?;
+    let plugin = plugin_path(o.plugin.as_ref());
+    let scale = scale_of(&o.schema)?;
+    let tpch = std::fs::read(&plugin).with_context(|| {
+        format!(
+            "reading {} (run `cargo xtask build-plugins` first)",
+            plugin.display()
+        )
+    })?;
+    println!(
+        "quarry-bench sql: {}; tpch.{} through {} workers against native DataFusion; {} rounds",
+        quarry.display(),
+        o.schema,
+        o.workers,
+        o.rounds
+    );
+    let native = native_context(scale, o.splits, &o.schema)?;
+    let mut cluster = BenchCluster::start(&quarry, "sql", o.workers, SyncMode::Push, false).await?;
+    let uploaded = cluster.client.upload_plugin(tpch).await?;
+    cluster
+        .client
+        .create_catalog_with(
+            "tpch",
+            &uploaded.reference(),
+            &[("splits", &o.splits.to_string())],
+        )
+        .await?;
+    wait_queryable(&cluster, &o.schema).await?;
+
+    let mut figures = Vec::new();
+    for (name, text) in QUERIES {
+        let sql = text.replace("tpch.tiny.", &format!("tpch.{}.", o.schema));
+        // One untimed run each: the coordinator's metadata cache, the workers' instances.
+        let warm = cluster.client.statement(&sql).await?;
+        let rows = warm["row_count"].as_u64().unwrap_or(0) as usize;
+        let native_rows = native_run(&native, &sql).await?;
+        if native_rows != rows {
+            bail!("{name}: {rows} rows through quarry, {native_rows} natively");
+        }
+        let mut quarry_times = Vec::new();
+        let mut native_times = Vec::new();
+        for round in 1..=o.rounds {
+            let started = Instant::now();
+            let answer: Value = cluster.client.statement(&sql).await?;
+            quarry_times.push(started.elapsed());
+            if answer["row_count"] != warm["row_count"] {
+                bail!("{name}: round {round} answered another row count");
+            }
+            let started = Instant::now();
+            native_run(&native, &sql).await?;
+            native_times.push(started.elapsed());
+            eprintln!(
+                "{name} round {round}: quarry {:.2} s, native {:.2} s",
+                quarry_times[round - 1].as_secs_f64(),
+                native_times[round - 1].as_secs_f64()
+            );
+        }
+        quarry_times.sort();
+        native_times.sort();
+        figures.push(QueryFigures {
+            name,
+            quarry: quarry_times,
+            native: native_times,
+            rows,
+        });
+    }
+    cluster.check_running()?;
+    cluster.stop().await?;
+
+    println!();
+    println!(
+        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows |",
+        o.schema, o.workers
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for figure in &figures {
+        println!("{figure}");
+    }
+    Ok(())
+}
+
+/// Waits until `SELECT count(*) FROM tpch.<schema>.region` answers through the cluster.
+async fn wait_queryable(cluster: &BenchCluster, schema: &str) -> anyhow::Result<()> {
+    let sql = format!("SELECT count(*) FROM tpch.{schema}.region");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match cluster.client.statement(&sql).await {
+            Ok(_) => return Ok(()),
+            Err(error) if Instant::now() > deadline => {
+                return Err(error.context("the tpch catalog never became queryable"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Runs `sql` natively; answers the row count.
+async fn native_run(ctx: &SessionContext, sql: &str) -> anyhow::Result<usize> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(batches.iter().map(RecordBatch::num_rows).sum())
+}
+
+/// `tpch.<schema>.lineitem` as a streaming table of `parts` partitions, each generating its part.
+fn native_context(scale: f64, parts: usize, schema: &str) -> anyhow::Result<SessionContext> {
+    let first = LineItemArrow::new(LineItemGenerator::new(scale, 1, 1))
+        .next()
+        .context("tpchgen-arrow generated no lineitem batch")??;
+    let arrow_schema = first.schema();
+    let parts = i32::try_from(parts)?;
+    let partitions: Vec<Arc<dyn PartitionStream>> = (1..=parts)
+        .map(|part| {
+            Arc::new(LineItemPart {
+                schema: arrow_schema.clone(),
+                scale,
+                part,
+                parts,
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    let table = StreamingTable::try_new(arrow_schema, partitions)?;
+    let ctx = SessionContext::new_with_config(
+        datafusion::prelude::SessionConfig::new()
+            .with_default_catalog_and_schema("tpch", schema)
+            .with_target_partitions(parts as usize),
+    );
+    ctx.register_table(format!("tpch.{schema}.lineitem"), Arc::new(table))?;
+    Ok(ctx)
+}
+
+/// One part of the lineitem generator as a partition.
+#[derive(Debug)]
+struct LineItemPart {
+    schema: SchemaRef,
+    scale: f64,
+    part: i32,
+    parts: i32,
+}
+
+impl PartitionStream for LineItemPart {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let generator =
+            LineItemArrow::new(LineItemGenerator::new(self.scale, self.part, self.parts));
+        let batches = futures::stream::iter(
+            generator.map(|batch| batch.map_err(datafusion::error::DataFusionError::from)),
+        );
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
+    }
+}

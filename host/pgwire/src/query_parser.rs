@@ -1,0 +1,94 @@
+//! Parse and Describe for the extended query protocol: a prepared statement remembers its SQL,
+//! result schema and parameter types, which the runner reports at Parse time.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, SchemaRef};
+use async_trait::async_trait;
+use pgwire::api::portal::Format;
+use pgwire::api::results::FieldInfo;
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::{ClientInfo, Type};
+use pgwire::error::PgWireResult;
+
+use crate::StatementRunner;
+use crate::pg_type::PgKind;
+use crate::row_encoder::row_description;
+use crate::session_settings::SessionSettings;
+use crate::session_statement::SessionStatement;
+
+/// A statement prepared by Parse.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedStatement {
+    pub(crate) sql: String,
+    pub(crate) schema: SchemaRef,
+    /// The runner's inferred `$n` types; `None` where it does not know.
+    pub(crate) parameter_types: Vec<Option<DataType>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PreparedStatementParser {
+    runner: Arc<dyn StatementRunner>,
+}
+
+impl PreparedStatementParser {
+    pub(crate) fn new(runner: Arc<dyn StatementRunner>) -> Self {
+        Self { runner }
+    }
+}
+
+#[async_trait]
+impl QueryParser for PreparedStatementParser {
+    type Statement = PreparedStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<PreparedStatement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let sql = sql.trim().trim_end_matches(';').trim_end();
+        let settings = client
+            .session_extensions()
+            .get_or_insert_with(SessionSettings::default);
+        let (schema, parameter_types) = match SessionStatement::recognize(sql, &settings) {
+            Some(statement) => (statement.schema(), Vec::new()),
+            None => self
+                .runner
+                .describe(sql)
+                .await
+                .map_err(|error| error.into_pgwire())?,
+        };
+        Ok(Some(PreparedStatement {
+            sql: sql.to_owned(),
+            schema,
+            parameter_types,
+        }))
+    }
+
+    fn get_parameter_types(&self, statement: &PreparedStatement) -> PgWireResult<Vec<Type>> {
+        Ok(statement
+            .parameter_types
+            .iter()
+            .map(|data_type| {
+                data_type
+                    .as_ref()
+                    .map_or(Type::TEXT, |data_type| PgKind::of(data_type).pg_type())
+            })
+            .collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        statement: &PreparedStatement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(row_description(
+            &statement.schema,
+            column_format.unwrap_or(&Format::UnifiedText),
+        ))
+    }
+}

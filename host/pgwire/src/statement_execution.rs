@@ -1,0 +1,216 @@
+//! Runs one statement for a session and turns the result into a pgwire [`Response`]: rows for
+//! queries (streamed, encoded batch by batch), a command tag for statements without rows.
+//!
+//! Cancellation: the runner's planning future and the row stream both race the session's
+//! cancel signal; on a CancelRequest the stream is dropped (cancelling the query) and the
+//! client gets `57014 canceling statement due to user request`. When the client disconnects,
+//! the connection task ends and drops the stream with it.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_schema::DataType;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::scalar::ScalarValue;
+use futures::{Stream, StreamExt, stream};
+use pgwire::api::portal::Format;
+use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+
+use crate::cancel_registry::{CancelWatch, SessionCancel};
+use crate::row_encoder::{RowEncoder, row_description};
+use crate::session_settings::SessionSettings;
+use crate::session_statement::{SessionOutcome, SessionStatement};
+use crate::{StatementError, StatementErrorCode, StatementRunner};
+
+/// What a statement needs from its session.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionState {
+    pub(crate) cancel: Arc<SessionCancel>,
+    pub(crate) settings: Arc<SessionSettings>,
+}
+
+/// Runs `sql` and answers how the client should be told about it. `format` is the result
+/// format per column (all text for the simple protocol).
+pub(crate) async fn execute_statement(
+    runner: &dyn StatementRunner,
+    session: &SessionState,
+    sql: &str,
+    params: Vec<ScalarValue>,
+    format: &Format,
+) -> Result<Response, StatementError> {
+    if let Some(statement) = SessionStatement::recognize(sql, &session.settings) {
+        return Ok(match statement.answer(&session.settings) {
+            SessionOutcome::Rows(batch) => {
+                let schema = batch.schema();
+                let batches = stream::iter([Ok(batch)]);
+                let stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
+                query_response(stream, format, session.cancel.watch())
+            }
+            SessionOutcome::Command(tag) => Response::Execution(Tag::new(tag)),
+            SessionOutcome::TransactionStart => Response::TransactionStart(Tag::new("BEGIN")),
+            SessionOutcome::TransactionEnd(tag) => Response::TransactionEnd(Tag::new(tag)),
+        });
+    }
+
+    let mut watch = session.cancel.watch();
+    let stream = tokio::select! {
+        biased;
+        () = watch.cancelled() => return Err(cancelled()),
+        stream = runner.run(sql, params) => stream?,
+    };
+    let schema = stream.schema();
+    if schema.fields().is_empty() {
+        drain(stream, &mut watch).await?;
+        return Ok(Response::Execution(Tag::new(&command_tag(sql))));
+    }
+    let keyword = first_keyword(sql);
+    let is_count = schema.fields().len() == 1
+        && schema.field(0).name() == "count"
+        && schema.field(0).data_type() == &DataType::UInt64;
+    if is_count && matches!(keyword.as_str(), "INSERT" | "UPDATE" | "DELETE") {
+        let rows = drain(stream, &mut watch)
+            .await?
+            .iter()
+            .flat_map(|batch| {
+                batch
+                    .column(0)
+                    .as_primitive::<UInt64Type>()
+                    .iter()
+                    .flatten()
+            })
+            .sum::<u64>();
+        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        let tag = Tag::new(&keyword).with_rows(rows);
+        return Ok(Response::Execution(if keyword == "INSERT" {
+            tag.with_oid(0)
+        } else {
+            tag
+        }));
+    }
+    Ok(query_response(stream, format, watch))
+}
+
+fn query_response(
+    stream: SendableRecordBatchStream,
+    format: &Format,
+    watch: CancelWatch,
+) -> Response {
+    let fields = Arc::new(row_description(&stream.schema(), format));
+    let encoder = RowEncoder::new(fields);
+    Response::Query(QueryResponse::new(
+        encoder.fields(),
+        data_rows(stream, encoder, watch),
+    ))
+}
+
+/// The rows of `stream`, ending early (and dropping the stream) on error or cancel.
+fn data_rows(
+    stream: SendableRecordBatchStream,
+    encoder: RowEncoder,
+    watch: CancelWatch,
+) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
+    stream::unfold(Some((stream, encoder, watch)), |state| async move {
+        let (mut stream, encoder, mut watch) = state?;
+        let next = tokio::select! {
+            biased;
+            () = watch.cancelled() => return Some((Err(cancelled().into_pgwire()), None)),
+            next = stream.next() => next?,
+        };
+        let rows = next
+            .map_err(|error| StatementError::from_datafusion(&error).into_pgwire())
+            .and_then(|batch| {
+                encoder.encode(&batch).map_err(|error| {
+                    StatementError::new(StatementErrorCode::Internal, error.to_string())
+                        .into_pgwire()
+                })
+            });
+        match rows {
+            Ok(rows) => Some((Ok(rows), Some((stream, encoder, watch)))),
+            Err(error) => Some((Err(error), None)),
+        }
+    })
+    .flat_map(|rows: Result<Vec<DataRow>, PgWireError>| match rows {
+        Ok(rows) => stream::iter(rows.into_iter().map(Ok)).left_stream(),
+        Err(error) => stream::iter([Err(error)]).right_stream(),
+    })
+}
+
+/// Runs a stream to its end (for statements whose rows are not sent).
+async fn drain(
+    mut stream: SendableRecordBatchStream,
+    watch: &mut CancelWatch,
+) -> Result<Vec<RecordBatch>, StatementError> {
+    let mut batches = Vec::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = watch.cancelled() => return Err(cancelled()),
+            next = stream.next() => next,
+        };
+        match next {
+            Some(batch) => {
+                batches.push(batch.map_err(|error| StatementError::from_datafusion(&error))?)
+            }
+            None => return Ok(batches),
+        }
+    }
+}
+
+fn cancelled() -> StatementError {
+    StatementError::new(
+        StatementErrorCode::Cancelled,
+        "canceling statement due to user request",
+    )
+}
+
+fn first_keyword(sql: &str) -> String {
+    sql.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// The CommandComplete tag for a statement without rows, like PostgreSQL's: `CREATE TABLE`,
+/// `DROP CATALOG`, `SET`, …
+fn command_tag(sql: &str) -> String {
+    const MODIFIERS: &[&str] = &[
+        "OR",
+        "REPLACE",
+        "EXTERNAL",
+        "TEMPORARY",
+        "TEMP",
+        "UNBOUNDED",
+        "IF",
+        "NOT",
+        "EXISTS",
+    ];
+    let mut words = sql.split_whitespace().map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    if !matches!(first.as_str(), "CREATE" | "DROP" | "ALTER") {
+        return first;
+    }
+    match words.find(|word| !MODIFIERS.contains(&word.as_str())) {
+        Some(object) => format!("{first} {object}"),
+        None => first,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_tag;
+
+    #[test]
+    fn command_tags_name_the_object() {
+        assert_eq!(
+            command_tag("create or replace view v as select 1"),
+            "CREATE VIEW"
+        );
+        assert_eq!(command_tag("DROP CATALOG IF EXISTS sales"), "DROP CATALOG");
+        assert_eq!(command_tag("set x = 1"), "SET");
+    }
+}

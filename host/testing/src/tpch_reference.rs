@@ -1,0 +1,179 @@
+//! The independent path TPC-H answers are checked against: DataFusion in this process over
+//! tables generated natively by `tpchgen-arrow` (no connector, no sandbox, no network), the
+//! queries in `host/testing/tpch_queries/`, and a row comparison tolerant of float summation
+//! order.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, DataType, SchemaRef};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::catalog::{
+    CatalogProvider, MemTable, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider,
+};
+use datafusion::prelude::SessionContext;
+use tpchgen::generators::{
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+    PartSuppGenerator, RegionGenerator, SupplierGenerator,
+};
+use tpchgen_arrow::{
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
+    SupplierArrow,
+};
+
+/// The TPC-H queries the suites check, by file name.
+pub const TPCH_QUERIES: [&str; 6] = ["q01", "q03", "q05", "q06", "q10", "q18"];
+
+/// The text of query `name` (`q01`...), over `tpch.tiny.*`.
+pub fn tpch_query(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tpch_queries")
+        .join(format!("{name}.sql"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// [`tpch_query`] with `tpch.tiny.` replaced by `{catalog}.{schema}.`.
+pub fn tpch_query_on(name: &str, catalog: &str, schema: &str) -> String {
+    tpch_query(name).replace("tpch.tiny.", &format!("{catalog}.{schema}."))
+}
+
+fn table(
+    schema: &MemorySchemaProvider,
+    name: &str,
+    batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
+) {
+    let batches: Vec<RecordBatch> = batches.collect::<Result<_, _>>().unwrap();
+    let table = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
+    schema
+        .register_table(name.to_owned(), Arc::new(table))
+        .unwrap();
+}
+
+/// tpchgen-arrow's tables at `scale` as in-memory tables `tpch.{schema_name}.*`.
+pub fn native_tpch_context(scale: f64, schema_name: &str) -> SessionContext {
+    let schema = MemorySchemaProvider::new();
+    table(
+        &schema,
+        "nation",
+        NationArrow::new(NationGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "region",
+        RegionArrow::new(RegionGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "part",
+        PartArrow::new(PartGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "supplier",
+        SupplierArrow::new(SupplierGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "partsupp",
+        PartSuppArrow::new(PartSuppGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "customer",
+        CustomerArrow::new(CustomerGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "orders",
+        OrderArrow::new(OrderGenerator::new(scale, 1, 1)),
+    );
+    table(
+        &schema,
+        "lineitem",
+        LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)),
+    );
+    let catalog = MemoryCatalogProvider::new();
+    catalog
+        .register_schema(schema_name, Arc::new(schema))
+        .unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_catalog("tpch", Arc::new(catalog));
+    ctx
+}
+
+/// One value of a result row, for comparing answers.
+#[derive(Debug)]
+pub enum Cell {
+    Number(f64),
+    Text(String),
+}
+
+impl PartialEq for Cell {
+    /// Numbers agree to 1e-9 relative (float sums depend on the order rows arrive in).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Cell::Number(a), Cell::Number(b)) => {
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+            }
+            (Cell::Text(a), Cell::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Rows of cells; floats and decimals as numbers, everything else as its display text (so a
+/// `Utf8` and a `Utf8View` column of the same strings agree).
+pub fn cells(schema: &SchemaRef, batches: &[RecordBatch]) -> Vec<Vec<Cell>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        for r in 0..b.num_rows() {
+            let row = (0..b.num_columns())
+                .map(|c| {
+                    let text = array_value_to_string(b.column(c).as_ref(), r).unwrap();
+                    match schema.field(c).data_type() {
+                        DataType::Float16
+                        | DataType::Float32
+                        | DataType::Float64
+                        | DataType::Decimal32(..)
+                        | DataType::Decimal64(..)
+                        | DataType::Decimal128(..)
+                        | DataType::Decimal256(..) => Cell::Number(text.parse().unwrap()),
+                        _ => Cell::Text(text),
+                    }
+                })
+                .collect();
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Asserts that `got` is `want`, row by row, naming `what` and the first row that differs.
+pub fn assert_same_answer(
+    what: &str,
+    got: (&SchemaRef, &[RecordBatch]),
+    want: (&SchemaRef, &[RecordBatch]),
+) {
+    let names = |s: &SchemaRef| {
+        s.fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(got.0), names(want.0), "{what}: columns");
+    let got = cells(got.0, got.1);
+    let want = cells(want.0, want.1);
+    assert!(!want.is_empty(), "{what}: the native answer is empty");
+    assert_eq!(got.len(), want.len(), "{what}: row count");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "{what}: row {i}");
+    }
+}
+
+/// Runs `sql` on the native context: its schema and batches.
+pub async fn native_answer(ctx: &SessionContext, sql: &str) -> (SchemaRef, Vec<RecordBatch>) {
+    let frame = ctx.sql(sql).await.unwrap_or_else(|e| panic!("native: {e}"));
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    (schema, frame.collect().await.unwrap())
+}

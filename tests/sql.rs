@@ -1,0 +1,400 @@
+//! End-to-end SQL: a real coordinator and two real workers (separate `quarry` processes on
+//! 127.0.0.1). Queries are planned on the coordinator and their splits read on the workers as
+//! Arrow IPC over HTTP; answers are checked against DataFusion run in this process over the same
+//! data generated natively (an independent path); `psql` connects over the PostgreSQL wire
+//! protocol; catalog DDL goes through the same validation as the API; a worker lost between
+//! queries costs nothing but its share of the work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Cursor;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_schema::SchemaRef;
+use common::cluster::{ADMIN_TOKEN, Cluster};
+use quarry_testing::TestDb;
+use quarry_testing::tpch_reference::{
+    TPCH_QUERIES, assert_same_answer, native_answer, native_tpch_context, tpch_query,
+};
+use serde_json::{Value, json};
+
+/// `tiny` is scale factor 0.01.
+const TINY: f64 = 0.01;
+
+/// `POST /v1/statement` with JSON; the status and the body.
+async fn statement(cluster: &Cluster, sql: &str) -> (u16, Value) {
+    cluster
+        .call(
+            reqwest::Method::POST,
+            "/v1/statement",
+            Some(json!({ "sql": sql })),
+        )
+        .await
+}
+
+/// `POST /v1/statement` asking for an Arrow IPC stream; the result as Arrow.
+async fn arrow_answer(cluster: &Cluster, sql: &str) -> (SchemaRef, Vec<RecordBatch>) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/statement", cluster.url()))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("accept", "application/vnd.apache.arrow.stream")
+        .json(&json!({ "sql": sql }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.bytes().await.unwrap();
+    assert_eq!(
+        status,
+        200,
+        "{sql}: {}\n{}",
+        String::from_utf8_lossy(&body),
+        cluster.outputs()
+    );
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/vnd.apache.arrow.stream")
+    );
+    let reader = StreamReader::try_new(Cursor::new(body), None).unwrap();
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
+    (schema, batches)
+}
+
+/// Runs `sql` with the machine's `psql` (unaligned, tuples only); stdout, or the failure.
+fn psql(port: u16, sql: &str) -> Result<String, String> {
+    let output = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "quarry", "-d", "quarry", "-X", "-A", "-t"])
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("the psql binary (PostgreSQL's client) must be installed for this test");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A worker's `/metrics` value for `name` (0 if absent).
+async fn worker_metric(cluster: &Cluster, id: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", cluster.workers[id].url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A cluster with two workers and a `tpch` catalog split finely enough that every table scan
+/// has several splits to spread.
+async fn tpch_cluster(db: &TestDb) -> Cluster {
+    let mut cluster = Cluster::start_with_pg(db.url());
+    cluster.start_worker("w1", &[]);
+    cluster.start_worker("w2", &[]);
+    let tpch = cluster.upload_plugin("tpch").await;
+    cluster
+        .create_catalog("tpch", &tpch, json!({ "split_rows": "5000" }))
+        .await;
+    cluster
+        .wait_for_catalog("tpch", 1, "ready", &["w1", "w2"], "loaded")
+        .await;
+    // Queryable on the coordinator once a worker holds it.
+    cluster
+        .wait_for("tpch queryable", Duration::from_secs(30), || async {
+            match statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await {
+                (200, body) if body["rows"] == json!([[5]]) => Ok(()),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        })
+        .await;
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tpch_answers_through_coordinator_and_two_workers_match_native_datafusion() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let native = native_tpch_context(TINY, "tiny");
+    for name in TPCH_QUERIES {
+        let sql = tpch_query(name);
+        let (schema, batches) = arrow_answer(&cluster, &sql).await;
+        let (want_schema, want) = native_answer(&native, &sql).await;
+        assert_same_answer(name, (&schema, &batches), (&want_schema, &want));
+    }
+
+    // The splits were spread: both workers read some.
+    for id in ["w1", "w2"] {
+        let splits = worker_metric(&cluster, id, "quarry_worker_splits_total").await;
+        assert!(
+            splits > 0.0,
+            "worker {id} read no split\n{}",
+            cluster.outputs()
+        );
+    }
+
+    // JSON answers: typed columns, numbers as numbers, decimals as exact strings.
+    let (status, body) = statement(
+        &cluster,
+        "SELECT n_nationkey, n_name, CAST(1.50 AS DECIMAL(5,2)) AS d FROM tpch.tiny.nation \
+         WHERE n_nationkey < 2 ORDER BY n_nationkey",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["columns"][0]["name"], "n_nationkey");
+    assert_eq!(body["columns"][2]["type"], "decimal(5,2)");
+    assert_eq!(
+        body["rows"],
+        json!([[0, "ALGERIA", "1.50"], [1, "ARGENTINA", "1.50"]])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projection_and_limit_reach_the_connector() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let (status, body) = statement(
+        &cluster,
+        "SELECT l_orderkey, l_quantity FROM tpch.tiny.lineitem LIMIT 7",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["row_count"], 7);
+
+    let scans = cluster.get("/v1/scans").await;
+    let scan = scans["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|s| s["table"] == "lineitem")
+        .unwrap_or_else(|| panic!("no lineitem scan in {scans}"))
+        .clone();
+    // l_orderkey is column 0 and l_quantity column 4 of lineitem.
+    assert_eq!(scan["projection"], json!([0, 4]), "{scan}");
+    assert_eq!(scan["limit"], 7, "{scan}");
+    // The connector trims the splits to what the limit needs.
+    assert_eq!(scan["splits"], 1, "{scan}");
+
+    // A filter the connector does not take stays in DataFusion: the scan asks only for the
+    // column the filter needs, and the answer is right.
+    let (status, body) = statement(
+        &cluster,
+        "SELECT count(*) AS n FROM tpch.tiny.nation WHERE n_regionkey = 1",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"], json!([[5]]));
+    let scans = cluster.get("/v1/scans").await;
+    let scan = scans["scans"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(scan["table"], "nation", "{scan}");
+    // n_regionkey is column 2 of nation.
+    assert_eq!(scan["projection"], json!([2]), "{scan}");
+    assert_eq!(scan["filters"], json!([]), "{scan}");
+    assert_eq!(scan["limit"], Value::Null, "{scan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_runs_queries_and_catalog_ddl() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let port = cluster.pg_port().unwrap();
+
+    assert_eq!(
+        psql(port, "SELECT count(*) FROM tpch.tiny.nation").unwrap(),
+        "25\n"
+    );
+    // TPC-H Q6 through psql gives the native answer.
+    let sql = tpch_query("q06");
+    let (_, want) = native_answer(&native_tpch_context(TINY, "tiny"), &sql).await;
+    let want =
+        datafusion::arrow::util::display::array_value_to_string(want[0].column(0), 0).unwrap();
+    let got = psql(port, &sql).unwrap();
+    let (got, want): (f64, f64) = (got.trim().parse().unwrap(), want.parse().unwrap());
+    assert!(
+        (got - want).abs() < 0.01,
+        "q06 through psql: {got} vs {want}"
+    );
+
+    // Catalog DDL: created, validated and loaded before the statement answers.
+    let created = psql(
+        port,
+        "CREATE CATALOG small USING tpch WITH (\"splits\" = '2')",
+    )
+    .unwrap();
+    assert!(created.contains("small|1|ready"), "{created}");
+    assert_eq!(
+        psql(port, "SELECT count(*) FROM small.tiny.region").unwrap(),
+        "5\n"
+    );
+    assert!(
+        psql(port, "SHOW CATALOGS").unwrap().contains("small"),
+        "SHOW CATALOGS lists the new catalog"
+    );
+    // The same validation as the API: an unknown property is refused and nothing is stored.
+    let refused = psql(
+        port,
+        "CREATE CATALOG broken USING tpch WITH (\"no_such_property\" = 'x')",
+    )
+    .unwrap_err();
+    assert!(refused.contains("no_such_property"), "{refused}");
+    let (status, _) = cluster
+        .call(reqwest::Method::GET, "/v1/catalogs/broken", None)
+        .await;
+    assert_eq!(status, 404);
+
+    let dropped = psql(port, "DROP CATALOG small").unwrap();
+    assert!(dropped.contains("small||dropped"), "{dropped}");
+    let gone = psql(port, "SELECT count(*) FROM small.tiny.region").unwrap_err();
+    assert!(gone.contains("ERROR"), "{gone}");
+    assert!(psql(port, "DROP CATALOG IF EXISTS small").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_statements_get_clear_errors() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let (status, body) = statement(&cluster, "SELEC 1").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("SELEC"),
+        "{body}"
+    );
+    let (status, body) = statement(&cluster, "SELECT * FROM tpch.tiny.no_such_table").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_table"),
+        "{body}"
+    );
+    let (status, body) = statement(&cluster, "  ").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = statement(&cluster, "DROP CATALOG nope").await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_worker_leaves_its_splits_to_the_other() {
+    let db = TestDb::sqlite();
+    let mut cluster = tpch_cluster(&db).await;
+    let sql = "SELECT count(*) AS n, sum(l_quantity) AS q FROM tpch.tiny.lineitem";
+    let (status, before) = statement(&cluster, sql).await;
+    assert_eq!(status, 200, "{before}");
+
+    // kill -9, and query at once: the coordinator has not noticed yet, so the dead worker's
+    // splits fail to start there and are retried on the survivor. Same answer.
+    cluster.kill_worker("w2");
+    for _ in 0..3 {
+        let (status, after) = statement(&cluster, sql).await;
+        assert_eq!(status, 200, "{after}\n{}", cluster.outputs());
+        assert_eq!(after["rows"], before["rows"]);
+    }
+}
+
+/// The Arrow answer of a statement keeps the schema DataFusion planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_answers_carry_the_planned_schema() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let (schema, batches) =
+        arrow_answer(&cluster, "SELECT r_regionkey, r_name FROM tpch.tiny.region").await;
+    assert_eq!(schema.fields().len(), 2);
+    assert_eq!(schema.field(1).name(), "r_name");
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 5);
+    let _: Arc<_> = schema;
+}
+
+/// The plugin-authoring tutorial's connector (`plugins/hello`, built by `cargo xtask
+/// build-plugins`) goes the way the tutorial tells a newcomer: uploaded, a catalog created and
+/// checked against its properties, queried over HTTP and with `psql`, altered, dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tutorial_connector_uploads_and_answers() {
+    let db = TestDb::sqlite();
+    let mut cluster = Cluster::start_with_pg(db.url());
+    cluster.start_worker("w1", &[]);
+    let hello = cluster.upload_plugin("hello").await;
+    assert!(hello.starts_with("hello@"), "{hello}");
+
+    // A bad property is refused before anything is stored, naming the property.
+    let (status, body) = cluster
+        .call(
+            reqwest::Method::POST,
+            "/v1/catalogs",
+            Some(json!({ "name": "numbers", "plugin": hello, "properties": { "rows": "lots" } })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("rows"), "{body}");
+    let (status, _) = cluster
+        .call(reqwest::Method::GET, "/v1/catalogs/numbers", None)
+        .await;
+    assert_eq!(status, 404);
+
+    cluster
+        .create_catalog("numbers", &hello, json!({ "rows": "5", "split_rows": "2" }))
+        .await;
+    cluster
+        .wait_for_catalog("numbers", 1, "ready", &["w1"], "loaded")
+        .await;
+    let sql = "SELECT n, square FROM numbers.main.numbers ORDER BY n DESC LIMIT 2";
+    let body = cluster
+        .wait_for("numbers queryable", Duration::from_secs(30), || async {
+            match statement(&cluster, sql).await {
+                (200, body) => Ok(body),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        })
+        .await;
+    assert_eq!(body["columns"][1]["name"], "square");
+    assert_eq!(body["columns"][1]["type"], "bigint");
+    assert_eq!(body["rows"], json!([[5, 25], [4, 16]]));
+
+    let port = cluster.pg_port().unwrap();
+    assert_eq!(
+        psql(port, "SELECT sum(square) FROM numbers.main.numbers").unwrap(),
+        "55\n"
+    );
+
+    // ALTER rolls out generation 2 with more rows; the answer follows.
+    let altered = psql(
+        port,
+        "ALTER CATALOG numbers SET PROPERTIES \"rows\" = '100'",
+    )
+    .unwrap();
+    assert!(altered.contains("numbers|2|ready"), "{altered}");
+    cluster
+        .wait_for("100 numbers", Duration::from_secs(30), || async {
+            match statement(&cluster, "SELECT count(*) AS c FROM numbers.main.numbers").await {
+                (200, body) if body["rows"] == json!([[100]]) => Ok(()),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        })
+        .await;
+
+    let dropped = psql(port, "DROP CATALOG numbers").unwrap();
+    assert!(dropped.contains("numbers||dropped"), "{dropped}");
+    let (status, body) = statement(&cluster, "SELECT 1 FROM numbers.main.numbers").await;
+    assert_eq!(status, 400, "{body}");
+    cluster.kill_worker("w1");
+}

@@ -91,19 +91,6 @@ fn psql(port: u16, sql: &str) -> Result<String, String> {
     }
 }
 
-/// A worker's `/metrics` value for `name` (0 if absent).
-async fn worker_metric(cluster: &Cluster, id: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", cluster.workers[id].url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// A cluster with two workers and a `tpch` catalog split finely enough that every table scan
 /// has several splits to spread.
 async fn tpch_cluster(db: &TestDb) -> Cluster {
@@ -143,7 +130,9 @@ async fn tpch_answers_through_coordinator_and_two_workers_match_native_datafusio
 
     // The splits were spread: both workers read some.
     for id in ["w1", "w2"] {
-        let splits = worker_metric(&cluster, id, "quarry_worker_splits_total").await;
+        let splits = cluster
+            .worker_metric(id, "quarry_worker_splits_total")
+            .await;
         assert!(
             splits > 0.0,
             "worker {id} read no split\n{}",
@@ -397,4 +386,86 @@ async fn the_tutorial_connector_uploads_and_answers() {
     let (status, body) = statement(&cluster, "SELECT 1 FROM numbers.main.numbers").await;
     assert_eq!(status, 400, "{body}");
     cluster.kill_worker("w1");
+}
+
+/// Splits being read on both workers now.
+async fn running_scans(cluster: &Cluster) -> f64 {
+    cluster
+        .worker_metric("w1", "quarry_worker_scans_active")
+        .await
+        + cluster
+            .worker_metric("w2", "quarry_worker_scans_active")
+            .await
+}
+
+/// Waits until the workers read splits (`true`) or none (`false`).
+async fn wait_for_scans(cluster: &Cluster, running: bool) {
+    let what = if running {
+        "scans running"
+    } else {
+        "no scan running"
+    };
+    cluster
+        .wait_for(what, Duration::from_secs(60), || async {
+            match running_scans(cluster).await {
+                n if (n > 0.0) == running => Ok(()),
+                n => Err(format!("{n} splits being read")),
+            }
+        })
+        .await;
+}
+
+/// A cancelled query stops its scans on the workers: psql's Ctrl-C (a CancelRequest on its own
+/// connection) and an HTTP client that goes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_queries_stop_their_worker_scans() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let port = cluster.pg_port().unwrap();
+    // 60 million rows: far longer than the test lets it run.
+    let sql = "SELECT sum(l_quantity) FROM tpch.sf10.lineitem";
+
+    let psql = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "quarry", "-d", "quarry", "-X", "-c", sql])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql on PATH");
+    wait_for_scans(&cluster, true).await;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &psql.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = tokio::task::spawn_blocking(move || psql.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("canceling statement due to user request"),
+        "psql said: {stderr}\n{}",
+        cluster.outputs()
+    );
+    wait_for_scans(&cluster, false).await;
+
+    // Over HTTP: the client gives up before the answer.
+    let query = {
+        let url = format!("{}/v1/statement", cluster.url());
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&json!({ "sql": sql }))
+                .send()
+                .await
+        })
+    };
+    wait_for_scans(&cluster, true).await;
+    query.abort();
+    wait_for_scans(&cluster, false).await;
+    // The cluster still answers.
+    let (status, body) = statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -32,19 +32,6 @@ async fn loaded_on(cluster: &Cluster, id: &str) -> Vec<(String, i64)> {
     loaded
 }
 
-/// A worker's `/metrics` value for `name` (0 if absent).
-async fn worker_metric(cluster: &Cluster, id: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", cluster.workers[id].url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 async fn worker_state(cluster: &Cluster, id: &str) -> String {
     let workers = cluster.get("/v1/workers").await;
     workers["workers"]
@@ -77,7 +64,9 @@ async fn every_catalog_reaches_every_worker_through_deaths_restarts_alters_and_d
         assert_eq!(loaded_on(&cluster, id).await, [("one".to_owned(), 1)]);
         // The coordinator compiled tpch on upload; workers took its artifact.
         assert_eq!(
-            worker_metric(&cluster, id, "quarry_plugin_compiles_total").await,
+            cluster
+                .worker_metric(id, "quarry_plugin_compiles_total")
+                .await,
             0.0,
             "worker {id} compiled a plugin the coordinator had compiled\n{}",
             cluster.outputs()

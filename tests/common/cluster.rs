@@ -349,6 +349,23 @@ impl Cluster {
         body
     }
 
+    /// Worker `id`'s `/metrics` value for `name` (0 if absent).
+    pub async fn worker_metric(&self, id: &str, name: &str) -> f64 {
+        let url = format!("{}/metrics", self.workers[id].url);
+        let text = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Uploads `target/plugins/<name>.wasm`; returns `name@version`.
     pub async fn upload_plugin(&self, name: &str) -> String {
         let bytes = std::fs::read(plugin_path(name)).unwrap();

@@ -10,6 +10,7 @@
 //! Figures and how to run each go to docs/benchmarks.md.
 
 mod bench_cluster;
+mod bench_flags;
 mod coordinator_client;
 mod latency_summary;
 mod metrics_text;
@@ -32,17 +33,6 @@ USAGE:
     quarry-bench sql [FLAGS]
     quarry-bench help
 
-quarry-bench runtime [FLAGS]
-    The host runtime, in this process: tpch lineitem scanned through the sandboxed component
-    against the same generator compiled natively (alone, and with the Arrow IPC round trip),
-    cold compile / artifact load / instantiate times, resident memory of idle catalogs.
-
-    --plugin PATH            the tpch component [default: target/plugins/tpch.wasm]
-    --schema NAME            tiny or sfN [default: sf1]
-    --rounds N               paired throughput rounds [default: 2]
-    --splits N               splits of the scanned table [default: 8]
-    --catalogs N             idle catalogs opened [default: 1000]
-
 ";
 
 fn main() -> ExitCode {
@@ -52,7 +42,12 @@ fn main() -> ExitCode {
         Some("sync") => sync_bench::run(args),
         Some("sql") => sql_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
-            print!("{HELP}{}\n{}", sync_bench::HELP, sql_bench::HELP);
+            print!(
+                "{HELP}{}\n{}\n{}",
+                runtime_bench::HELP,
+                sync_bench::HELP,
+                sql_bench::HELP
+            );
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(anyhow::anyhow!(

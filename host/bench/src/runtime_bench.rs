@@ -21,7 +21,21 @@ use quarry_runtime::{CatalogConfig, Plugin, Runtime, RuntimeConfig, ScanRequest}
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
 
+use crate::bench_flags;
 use crate::resident_memory::resident_bytes;
+
+pub const HELP: &str = "\
+quarry-bench runtime [FLAGS]
+    The host runtime, in this process: tpch lineitem scanned through the sandboxed component
+    against the same generator compiled natively (alone, and with the Arrow IPC round trip),
+    cold compile / artifact load / instantiate times, resident memory of idle catalogs.
+
+    --plugin PATH            the tpch component [default: target/plugins/tpch.wasm]
+    --schema NAME            tiny or sfN [default: sf1]
+    --rounds N               paired throughput rounds [default: 2]
+    --splits N               splits of the scanned table [default: 8]
+    --catalogs N             idle catalogs opened [default: 1000]
+";
 
 const BATCH_ROWS: usize = 8192;
 
@@ -41,31 +55,18 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
         splits: 8,
         catalogs: 1000,
     };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--plugin" => o.plugin = value.into(),
-            "--schema" => o.schema = value,
-            "--rounds" => o.rounds = value.parse()?,
-            "--splits" => o.splits = value.parse()?,
-            "--catalogs" => o.catalogs = value.parse()?,
-            other => bail!("unknown flag {other}"),
+    bench_flags::parse(args, HELP, &[], |flag| {
+        match flag.name() {
+            "--plugin" => o.plugin = flag.path()?,
+            "--schema" => o.schema = flag.text()?,
+            "--rounds" => o.rounds = flag.positive()?,
+            "--splits" => o.splits = u32::try_from(flag.positive()?)?,
+            "--catalogs" => o.catalogs = flag.count()?,
+            other => bail!("unknown flag {other} (see `quarry-bench runtime --help`)"),
         }
-    }
+        Ok(())
+    })?;
     Ok(o)
-}
-
-fn scale_factor(schema: &str) -> anyhow::Result<f64> {
-    Ok(match schema {
-        "tiny" => 0.01,
-        s => s
-            .strip_prefix("sf")
-            .context("schema is tiny or sfN")?
-            .parse()?,
-    })
 }
 
 /// Runs the runtime benchmark with the flags that follow `quarry-bench runtime`.
@@ -138,7 +139,7 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
     );
 
     // --- Throughput ---------------------------------------------------------------------
-    let sf = scale_factor(&o.schema)?;
+    let sf = bench_flags::tpch_scale(&o.schema)?;
     let tpch = rt.open_catalog(
         CatalogConfig::new("tpch", &plugin).property("splits", o.splits.to_string()),
     )?;

@@ -24,6 +24,7 @@ use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
+use crate::bench_flags;
 use crate::sync_bench::{plugin_path, quarry_binary};
 
 pub const HELP: &str = "\
@@ -64,44 +65,19 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
         schema: "sf1".to_owned(),
         splits: 8,
     };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            print!("{HELP}");
-            std::process::exit(0);
-        }
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        let count = || {
-            value
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| format!("{flag}: {value:?} is not a positive number"))
-        };
-        match flag.as_str() {
-            "--quarry" => o.quarry = Some(PathBuf::from(&value)),
-            "--plugin" => o.plugin = Some(PathBuf::from(&value)),
-            "--workers" => o.workers = count()?,
-            "--rounds" => o.rounds = count()?,
-            "--splits" => o.splits = count()?,
-            "--schema" => o.schema = value,
+    bench_flags::parse(args, HELP, &[], |flag| {
+        match flag.name() {
+            "--quarry" => o.quarry = Some(flag.path()?),
+            "--plugin" => o.plugin = Some(flag.path()?),
+            "--workers" => o.workers = flag.positive()?,
+            "--rounds" => o.rounds = flag.positive()?,
+            "--splits" => o.splits = flag.positive()?,
+            "--schema" => o.schema = flag.text()?,
             other => bail!("unknown flag {other:?}: run `quarry-bench sql --help`"),
         }
-    }
+        Ok(())
+    })?;
     Ok(o)
-}
-
-/// The scale factor of a tpch schema name (`tiny` is 0.01).
-fn scale_of(schema: &str) -> anyhow::Result<f64> {
-    if schema == "tiny" {
-        return Ok(0.01);
-    }
-    schema
-        .strip_prefix("sf")
-        .and_then(|n| n.parse().ok())
-        .with_context(|| format!("schema {schema:?}: expected tiny or sfN"))
 }
 
 pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
@@ -149,7 +125,7 @@ impl fmt::Display for QueryFigures {
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
     let plugin = plugin_path(o.plugin.as_ref());
-    let scale = scale_of(&o.schema)?;
+    let scale = bench_flags::tpch_scale(&o.schema)?;
     let tpch = std::fs::read(&plugin).with_context(|| {
         format!(
             "reading {} (run `cargo xtask build-plugins` first)",

@@ -25,6 +25,7 @@ use anyhow::{Context, bail};
 use tokio::task::JoinSet;
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
+use crate::bench_flags;
 use crate::coordinator_client::{CoordinatorClient, PluginRef};
 use crate::latency_summary::{LatencySummary, fmt_duration};
 use crate::metrics_text::sample;
@@ -85,36 +86,21 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
         clients: 8,
         keep: false,
     };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        if flag == "--keep" {
-            o.keep = true;
-            continue;
-        }
-        if flag == "--help" || flag == "-h" {
-            print!("{HELP}");
-            std::process::exit(0);
-        }
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        let count = || {
-            value
-                .parse::<usize>()
-                .with_context(|| format!("{flag}: {value:?} is not a count"))
-        };
-        match flag.as_str() {
-            "--quarry" => o.quarry = Some(value.clone().into()),
-            "--plugin" => o.plugin = Some(value.clone().into()),
-            "--workers" => o.workers = count()?,
-            "--latency-catalogs" => o.latency_catalogs = count()?,
-            "--new-plugins" => o.new_plugins = count()?,
-            "--baseline-catalogs" => o.baseline_catalogs = count()?,
-            "--catalogs" => o.catalogs = count()?,
-            "--clients" => o.clients = count()?,
+    bench_flags::parse(args, HELP, &["--keep"], |flag| {
+        match flag.name() {
+            "--keep" => o.keep = true,
+            "--quarry" => o.quarry = Some(flag.path()?),
+            "--plugin" => o.plugin = Some(flag.path()?),
+            "--workers" => o.workers = flag.count()?,
+            "--latency-catalogs" => o.latency_catalogs = flag.count()?,
+            "--new-plugins" => o.new_plugins = flag.count()?,
+            "--baseline-catalogs" => o.baseline_catalogs = flag.count()?,
+            "--catalogs" => o.catalogs = flag.count()?,
+            "--clients" => o.clients = flag.count()?,
             other => bail!("unknown flag {other} (see `quarry-bench sync --help`)"),
         }
-    }
+        Ok(())
+    })?;
     anyhow::ensure!(o.workers > 0, "--workers must be at least 1");
     anyhow::ensure!(o.clients > 0, "--clients must be at least 1");
     anyhow::ensure!(

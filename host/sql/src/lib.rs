@@ -12,7 +12,7 @@
 //! - [`filter_pushdown`]: DataFusion filters in the contract's predicate form.
 //! - [`split_source`]: [`SplitSource`], where a split's batches come from, and
 //!   [`LocalSplitSource`], which reads them through the local connector.
-//! - `split_partition`: one split as one DataFusion partition.
+//! - `split_partition`: the splits one DataFusion partition reads, in turn.
 //! - [`scan_log`]: [`ScanLog`], what each scan asked the connector for.
 //! - `sync_bridge`: connector calls from DataFusion's synchronous catalog methods.
 //! - [`catalog_ddl`]: `CREATE`/`ALTER`/`DROP`/`SHOW CATALOG(S)` and friends, parsed.

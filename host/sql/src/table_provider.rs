@@ -2,7 +2,8 @@
 //!
 //! A scan turns DataFusion's projection, filters and limit into a `ScanRequest`, asks the
 //! connector for splits with `plan_scan`, and returns a `StreamingTableExec` with one partition
-//! per split, each read through the catalog's `SplitSource`.
+//! per split up to 16 (more splits share partitions), each split read through the catalog's
+//! `SplitSource`.
 //!
 //! Filters: `supports_filters_pushdown` answers from the connector itself. Filters the contract
 //! can express are asked in one `plan_scan` (answers cached per catalog generation); the rest
@@ -28,7 +29,7 @@ use crate::catalog_list::CatalogEntry;
 use crate::error::to_datafusion;
 use crate::filter_pushdown::to_predicate;
 use crate::scan_log::ScanRecord;
-use crate::split_partition::SplitPartition;
+use crate::split_partition::{MAX_SCAN_PARTITIONS, SplitPartition};
 use crate::split_source::SplitTask;
 use crate::sync_bridge::block_on;
 
@@ -123,7 +124,7 @@ impl TableProvider for QuarryTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -207,22 +208,23 @@ impl TableProvider for QuarryTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let partitions: Vec<Arc<dyn PartitionStream>> = plan
+        let tasks: Vec<SplitTask> = plan
             .splits
             .into_iter()
-            .map(|split| {
-                Arc::new(SplitPartition {
-                    source: Arc::clone(&self.entry.split_source),
-                    task: Arc::new(SplitTask {
-                        catalog: self.entry.name.clone(),
-                        generation: self.entry.generation,
-                        request: request.clone(),
-                        split,
-                        schema: Arc::clone(&partition_schema),
-                    }),
-                }) as Arc<dyn PartitionStream>
+            .map(|split| SplitTask {
+                catalog: self.entry.name.clone(),
+                generation: self.entry.generation,
+                request: request.clone(),
+                split,
+                schema: Arc::clone(&partition_schema),
             })
             .collect();
+        let width = state.config().target_partitions().max(MAX_SCAN_PARTITIONS);
+        let partitions: Vec<Arc<dyn PartitionStream>> =
+            SplitPartition::deal(&self.entry.split_source, &partition_schema, tasks, width)
+                .into_iter()
+                .map(|p| Arc::new(p) as Arc<dyn PartitionStream>)
+                .collect();
         let exec = StreamingTableExec::try_new(
             partition_schema,
             partitions,

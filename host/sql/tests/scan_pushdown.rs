@@ -1,5 +1,6 @@
 //! What a scan asks the connector for: projection, limit and filters reach it (checked through
-//! the scan log, i.e. what the connector was asked), and one partition is read per split.
+//! the scan log, i.e. what the connector was asked), and one partition is read per split, up to
+//! 16 partitions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
@@ -96,4 +97,38 @@ async fn one_partition_per_split() {
     assert_eq!(common::strings(&batches), ["60175"]);
     let scan = engine.catalogs().scan_log().records().pop().unwrap();
     assert_eq!(scan.splits, 4);
+}
+
+/// Past 16 splits, splits share partitions: a table of 40 splits is read by 16 partitions,
+/// every split once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_splits_share_a_bounded_number_of_partitions() {
+    let (rt, plugin) = common::tpch_plugin().await;
+    let catalogs = QuarryCatalogs::new();
+    common::set_local(
+        &catalogs,
+        "t40",
+        1,
+        common::open(&rt, &plugin, "t40", &[("splits", "40")]),
+    );
+    let engine = quarry_sql::QueryEngine::new(catalogs);
+    let (_, batches) = engine
+        .sql("EXPLAIN SELECT l_orderkey FROM t40.tiny.lineitem")
+        .await
+        .unwrap();
+    let plan = format!(
+        "{}",
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap()
+    );
+    assert!(
+        plan.contains("StreamingTableExec: partition_sizes=16"),
+        "{plan}"
+    );
+    let (_, batches) = engine
+        .sql("SELECT count(*) FROM t40.tiny.lineitem")
+        .await
+        .unwrap();
+    assert_eq!(common::strings(&batches), ["60175"]);
+    let scan = engine.catalogs().scan_log().records().pop().unwrap();
+    assert_eq!(scan.splits, 40);
 }

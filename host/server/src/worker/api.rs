@@ -129,6 +129,12 @@ async fn metrics(
         let _ = writeln!(out, "{name} {value}");
     }
     let scans = state.scan_metrics().snapshot();
+    let _ = writeln!(
+        out,
+        "# HELP quarry_worker_scans_active Splits being read for queries now."
+    );
+    let _ = writeln!(out, "# TYPE quarry_worker_scans_active gauge");
+    let _ = writeln!(out, "quarry_worker_scans_active {}", scans.active);
     for (name, help, value) in [
         (
             "quarry_worker_splits_total",

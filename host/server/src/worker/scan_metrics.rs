@@ -1,5 +1,5 @@
-//! [`ScanMetrics`]: what the worker's split scans did, for `/metrics`: splits served, rows and
-//! bytes sent, and failures by kind (a sandbox limit, a trap, a connector error...).
+//! [`ScanMetrics`]: what the worker's split scans did, for `/metrics`: splits served and running,
+//! rows and bytes sent, and failures by kind (a sandbox limit, a trap, a connector error...).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Default)]
 pub struct ScanMetrics {
     splits: AtomicU64,
+    /// Splits whose response is still being sent (a cancelled query brings this back down).
+    active: AtomicU64,
     rows: AtomicU64,
     bytes: AtomicU64,
     /// Failed splits by error kind (`quarry_runtime::Error::kind`, or `refused` when the worker
@@ -22,6 +24,7 @@ pub struct ScanMetrics {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanCounts {
     pub splits: u64,
+    pub active: u64,
     pub rows: u64,
     pub bytes: u64,
     pub failures: BTreeMap<&'static str, u64>,
@@ -29,8 +32,15 @@ pub struct ScanCounts {
 }
 
 impl ScanMetrics {
+    /// Counts a split served and running; pair with [`ScanMetrics::split_ended`].
     pub fn split_started(&self) {
         self.splits.fetch_add(1, Ordering::Relaxed);
+        self.active.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A split's response finished, failed or was dropped.
+    pub fn split_ended(&self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub fn sent(&self, rows: usize, bytes: usize) {
@@ -49,6 +59,7 @@ impl ScanMetrics {
     pub fn snapshot(&self) -> ScanCounts {
         ScanCounts {
             splits: self.splits.load(Ordering::Relaxed),
+            active: self.active.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             failures: lock(&self.failures).clone(),
@@ -82,6 +93,9 @@ mod tests {
         metrics.failed("memory", true);
         let counts = metrics.snapshot();
         assert_eq!((counts.splits, counts.rows, counts.bytes), (1, 10, 100));
+        assert_eq!(counts.active, 1);
+        metrics.split_ended();
+        assert_eq!(metrics.snapshot().active, 0);
         assert_eq!(counts.failures.get("memory"), Some(&2));
         assert_eq!(counts.failures.get("trap"), Some(&1));
         assert_eq!(counts.limits.get("memory"), Some(&2));

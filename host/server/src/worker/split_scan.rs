@@ -48,7 +48,7 @@ pub async fn scan(
             request.version.incarnation
         )));
     }
-    metrics.split_started();
+    let active = ActiveSplit::start(state.clone());
     tracing::debug!(
         catalog = %request.catalog,
         schema = %request.request.schema,
@@ -72,7 +72,10 @@ pub async fn scan(
         }
     };
     // One frame per batch, then the end frame; or an error frame, after which nothing follows.
+    // The stream owns `active`: the split stops counting as running when the response is
+    // dropped, finished or not.
     let frames = futures::stream::unfold(Some(batches), move |batches| {
+        let _running = &active;
         let state = state.clone();
         let here = here.clone();
         async move {
@@ -104,6 +107,22 @@ pub async fn scan(
         Body::from_stream(frames),
     )
         .into_response())
+}
+
+/// Counts a split as running from its start until it is dropped.
+struct ActiveSplit(WorkerState);
+
+impl ActiveSplit {
+    fn start(state: WorkerState) -> ActiveSplit {
+        state.scan_metrics().split_started();
+        ActiveSplit(state)
+    }
+}
+
+impl Drop for ActiveSplit {
+    fn drop(&mut self) {
+        self.0.scan_metrics().split_ended();
+    }
 }
 
 fn scan_error(here: &str, error: &quarry_runtime::Error) -> ApiError {

@@ -67,68 +67,52 @@ async fn count_star_asks_for_one_column_and_filters_the_connector_refuses_stay_i
     assert_eq!(scan.request.limit, None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_partition_per_split() {
+/// Scans `lineitem` of a tpch catalog of `splits` splits: its `EXPLAIN` plan, then asserts the
+/// count and that the connector planned `splits` splits.
+async fn scan_with_splits(splits: usize) -> String {
     let (rt, plugin) = common::tpch_plugin().await;
     let catalogs = QuarryCatalogs::new();
+    let splits_text = splits.to_string();
     common::set_local(
         &catalogs,
-        "t4",
+        "t",
         1,
-        common::open(&rt, &plugin, "t4", &[("splits", "4")]),
+        common::open(&rt, &plugin, "t", &[("splits", &splits_text)]),
     );
     let engine = quarry_sql::QueryEngine::new(catalogs);
     let (_, batches) = engine
-        .sql("EXPLAIN SELECT l_orderkey FROM t4.tiny.lineitem")
+        .sql("EXPLAIN SELECT l_orderkey FROM t.tiny.lineitem")
         .await
         .unwrap();
     let plan = format!(
         "{}",
         datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap()
     );
+    let (_, batches) = engine
+        .sql("SELECT count(*), sum(l_linenumber) FROM t.tiny.lineitem")
+        .await
+        .unwrap();
+    assert_eq!(common::strings(&batches), ["60175"]);
+    let scan = engine.catalogs().scan_log().records().pop().unwrap();
+    assert_eq!(scan.splits, splits);
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_partition_per_split() {
+    let plan = scan_with_splits(4).await;
     assert!(
         plan.contains("StreamingTableExec: partition_sizes=4"),
         "{plan}"
     );
-    let (_, batches) = engine
-        .sql("SELECT count(*), sum(l_linenumber) FROM t4.tiny.lineitem")
-        .await
-        .unwrap();
-    assert_eq!(common::strings(&batches), ["60175"]);
-    let scan = engine.catalogs().scan_log().records().pop().unwrap();
-    assert_eq!(scan.splits, 4);
 }
 
-/// Past 16 splits, splits share partitions: a table of 40 splits is read by 16 partitions,
-/// every split once.
+/// Past 16 splits, splits share partitions: 40 splits are read by 16 partitions, each once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_splits_share_a_bounded_number_of_partitions() {
-    let (rt, plugin) = common::tpch_plugin().await;
-    let catalogs = QuarryCatalogs::new();
-    common::set_local(
-        &catalogs,
-        "t40",
-        1,
-        common::open(&rt, &plugin, "t40", &[("splits", "40")]),
-    );
-    let engine = quarry_sql::QueryEngine::new(catalogs);
-    let (_, batches) = engine
-        .sql("EXPLAIN SELECT l_orderkey FROM t40.tiny.lineitem")
-        .await
-        .unwrap();
-    let plan = format!(
-        "{}",
-        datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap()
-    );
+    let plan = scan_with_splits(40).await;
     assert!(
         plan.contains("StreamingTableExec: partition_sizes=16"),
         "{plan}"
     );
-    let (_, batches) = engine
-        .sql("SELECT count(*) FROM t40.tiny.lineitem")
-        .await
-        .unwrap();
-    assert_eq!(common::strings(&batches), ["60175"]);
-    let scan = engine.catalogs().scan_log().records().pop().unwrap();
-    assert_eq!(scan.splits, 40);
 }

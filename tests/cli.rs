@@ -4,12 +4,9 @@
 //! API's messages with a non-zero exit, and a second `quarry dev` on the same data directory
 //! finds everything in place.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::path::Path;
 
-#[path = "common/cli_helpers.rs"]
-mod cli_helpers;
-
-use cli_helpers::{DevCluster, plugins_dir, quarry};
+use crate::common::cli_helpers::{DevCluster, Outcome, plugins_dir, quarry};
 use serde_json::Value;
 
 fn json(stdout: &str) -> Value {
@@ -259,22 +256,35 @@ fn dev_cluster_driven_from_the_cli() {
     );
 }
 
+/// `quarry dev` on `data` with the plugins in `plugins`, on free ports, with `extra` flags, for
+/// the cases where it must refuse to start.
+fn dev_refusal(data: &Path, plugins: &Path, extra: &[&str]) -> Outcome {
+    let (data, plugins) = (data.to_str().unwrap(), plugins.to_str().unwrap());
+    let mut args = vec!["dev", "--data-dir", data, "--plugins-dir", plugins];
+    args.extend(["--http", "127.0.0.1:0"]);
+    args.extend(extra);
+    quarry(&args)
+}
+
 #[test]
 fn dev_without_the_tpch_plugin_says_how_to_build_it() {
     let empty = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let outcome = quarry(&[
-        "dev",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--plugins-dir",
-        empty.path().to_str().unwrap(),
-        "--http",
-        "127.0.0.1:0",
-    ]);
+    let outcome = dev_refusal(data.path(), empty.path(), &[]);
     let err = outcome.failed();
     assert!(err.contains("cargo xtask build-plugins"), "{outcome}");
     assert!(err.contains("tpch.wasm"), "{outcome}");
+}
+
+#[test]
+fn dev_refuses_sandbox_limits_out_of_range_before_starting() {
+    let data = tempfile::tempdir().unwrap();
+    let outcome = dev_refusal(data.path(), &plugins_dir(), &["--sandbox-memory", "8GiB"]);
+    let err = outcome.failed();
+    assert!(err.contains("memory"), "{outcome}");
+    assert!(err.contains("8GiB"), "{outcome}");
+    // Nothing was started: no database in the data directory.
+    assert!(!data.path().join("quarry.db").exists(), "{outcome}");
 }
 
 #[test]

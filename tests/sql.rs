@@ -5,19 +5,15 @@
 //! protocol; catalog DDL goes through the same validation as the API; a worker lost between
 //! queries costs nothing but its share of the work.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::io::Cursor;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::cluster::{ADMIN_TOKEN, Cluster};
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::SchemaRef;
-use common::cluster::{ADMIN_TOKEN, Cluster};
 use quarry_testing::TestDb;
 use quarry_testing::tpch_reference::{
     TPCH_QUERIES, assert_same_answer, native_answer, native_tpch_context, tpch_query,
@@ -261,6 +257,8 @@ async fn psql_runs_queries_and_catalog_ddl() {
 async fn bad_statements_get_clear_errors() {
     let db = TestDb::sqlite();
     let cluster = tpch_cluster(&db).await;
+    let failed = "quarry_queries_total{outcome=\"failed\"}";
+    let failed_before = cluster.coordinator_metric(failed).await;
     let (status, body) = statement(&cluster, "SELEC 1").await;
     assert_eq!(status, 400, "{body}");
     assert!(
@@ -280,6 +278,15 @@ async fn bad_statements_get_clear_errors() {
     assert_eq!(status, 400, "{body}");
     let (status, body) = statement(&cluster, "DROP CATALOG nope").await;
     assert_eq!(status, 404, "{body}");
+    // Each statement counted as failed (the blank one is not a statement), none as running.
+    assert_eq!(
+        cluster.coordinator_metric(failed).await - failed_before,
+        3.0
+    );
+    assert_eq!(
+        cluster.coordinator_metric("quarry_queries_running").await,
+        0.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -422,6 +429,8 @@ async fn cancelled_queries_stop_their_worker_scans() {
     let db = TestDb::sqlite();
     let cluster = tpch_cluster(&db).await;
     let port = cluster.pg_port().unwrap();
+    let cancelled = "quarry_queries_total{outcome=\"cancelled\"}";
+    let cancelled_before = cluster.coordinator_metric(cancelled).await;
     // 60 million rows: far longer than the test lets it run.
     let sql = "SELECT sum(l_quantity) FROM tpch.sf10.lineitem";
 
@@ -468,4 +477,15 @@ async fn cancelled_queries_stop_their_worker_scans() {
     // The cluster still answers.
     let (status, body) = statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await;
     assert_eq!(status, 200, "{body}");
+    // The coordinator counted both as cancelled, and the last one as succeeded.
+    assert_eq!(
+        cluster.coordinator_metric(cancelled).await - cancelled_before,
+        2.0
+    );
+    let succeeded = "quarry_queries_total{outcome=\"succeeded\"}";
+    assert!(cluster.coordinator_metric(succeeded).await >= 1.0);
+    assert_eq!(
+        cluster.coordinator_metric("quarry_queries_running").await,
+        0.0
+    );
 }

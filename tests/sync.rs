@@ -3,13 +3,9 @@
 //! delete; dead workers leave and come back up to date; a restarted coordinator loses nothing;
 //! a worker that hangs stalls nobody else.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::time::Duration;
 
-use common::cluster::{CLUSTER_SECRET, Cluster, Timings};
+use crate::common::cluster::{CLUSTER_SECRET, Cluster, Timings};
 use quarry_testing::TestDb;
 use serde_json::{Value, json};
 
@@ -223,6 +219,67 @@ async fn an_environment_variable_missing_on_one_worker_fails_the_catalog_there_o
     );
     // The property is returned as given, never resolved.
     assert_eq!(catalog["properties"]["splits"], "${ENV:TPCH_SPLITS}");
+}
+
+/// A load that failed for a reason that passes is retried: the directory a files catalog reads
+/// is missing on one worker, then created, and that worker loads the catalog with no alter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_load_is_retried_until_it_succeeds() {
+    let db = TestDb::sqlite();
+    let data = tempfile::tempdir().unwrap();
+    let (present, missing) = (data.path().join("present"), data.path().join("later"));
+    std::fs::create_dir(&present).unwrap();
+    let present = present.to_str().unwrap();
+    let mut cluster = Cluster::start_with(db.url(), Timings::default(), &[("DATA_ROOT", present)]);
+    cluster.start_worker("w1", &[("DATA_ROOT", present)]);
+    cluster.start_worker("w2", &[("DATA_ROOT", missing.to_str().unwrap())]);
+    let files = cluster.upload_plugin("files").await;
+    let (status, body) = cluster
+        .call(
+            reqwest::Method::POST,
+            "/v1/catalogs",
+            Some(json!({
+                "name": "lake",
+                "plugin": files,
+                "properties": { "root": "${ENV:DATA_ROOT}" },
+                "grants": { "allowed_paths": [data.path()] },
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let failed = cluster
+        .wait_for("lake failed on w2", Duration::from_secs(60), || async {
+            let catalog = cluster.get("/v1/catalogs/lake").await;
+            let failed_on: Vec<&Value> = catalog["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| &e["worker"])
+                .collect();
+            if catalog["status"] == "failed" && failed_on == [&json!("w2")] {
+                Ok(catalog)
+            } else {
+                Err(catalog.to_string())
+            }
+        })
+        .await;
+    let message = failed["errors"][0]["error"].as_str().unwrap();
+    // The resolved value stays secret, even in errors.
+    assert!(
+        message.contains("w2") && message.contains("No such file"),
+        "says why: {message}"
+    );
+
+    std::fs::create_dir(&missing).unwrap();
+    // Retried after one sync interval (1 s here), then 2 s, 4 s…: loaded without an alter.
+    let ready = cluster
+        .wait_for_catalog("lake", 1, "ready", &["w1", "w2"], "loaded")
+        .await;
+    assert_eq!(ready["generation"], 1, "{ready}");
+    assert!(
+        cluster.outputs().contains("retrying a failed catalog load"),
+        "the coordinator logs the retry"
+    );
 }
 
 async fn coordinator_restart_loses_nothing(db: TestDb) {

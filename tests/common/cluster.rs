@@ -351,7 +351,17 @@ impl Cluster {
 
     /// Worker `id`'s `/metrics` value for `name` (0 if absent).
     pub async fn worker_metric(&self, id: &str, name: &str) -> f64 {
-        let url = format!("{}/metrics", self.workers[id].url);
+        self.metric(&self.workers[id].url, name).await
+    }
+
+    /// The coordinator's `/metrics` value for `name`, labels included
+    /// (`quarry_queries_total{outcome="failed"}`); 0 if absent.
+    pub async fn coordinator_metric(&self, name: &str) -> f64 {
+        self.metric(&self.url(), name).await
+    }
+
+    async fn metric(&self, base_url: &str, name: &str) -> f64 {
+        let url = format!("{base_url}/metrics");
         let text = self
             .http
             .get(url)

@@ -26,6 +26,7 @@ use crate::config_file::{CONFIG_ENV, Environment};
 use crate::dev_processes::DevChild;
 use crate::duration_value::DurationValue;
 use crate::plugin_command::{describe_upload, resolve_reference, upload};
+use crate::sandbox_config::SandboxSettings;
 
 /// The catalog `quarry dev` makes sure exists.
 const DEV_CATALOG: &str = "tpch";
@@ -76,6 +77,10 @@ pub struct DevArgs {
     /// How long to wait for the tpch catalog to be ready on every worker
     #[arg(long, value_name = "DURATION", default_value = "300s")]
     pub ready_timeout: DurationValue,
+
+    // Sandbox limits for the coordinator and every worker (over QUARRY_SANDBOX_*).
+    #[command(flatten)]
+    pub sandbox: SandboxSettings,
 }
 
 /// What is running once the cluster is up.
@@ -90,6 +95,11 @@ struct Running {
 /// Runs the dev cluster until Ctrl-C / SIGTERM or until one of its processes dies.
 pub async fn run(args: DevArgs, global: &GlobalArgs, env: &Environment) -> Result<ExitCode> {
     let plugins = find_plugins(args.plugins_dir.as_deref())?;
+    // Checked here, so a bad limit is one message rather than three children failing to start.
+    args.sandbox
+        .clone()
+        .over(SandboxSettings::from_env(env)?)
+        .check()?;
     let worker_addrs = worker_addresses(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
@@ -103,6 +113,7 @@ pub async fn run(args: DevArgs, global: &GlobalArgs, env: &Environment) -> Resul
         secret,
         token,
         log_args: log_args(global, env),
+        sandbox_args: args.sandbox.to_args(),
         coordinator_addr: args.http,
         pg_addr: args.pg.unwrap_or_else(|| {
             let port = if args.http.port() == 0 {
@@ -149,6 +160,8 @@ struct Setup {
     secret: String,
     token: Option<String>,
     log_args: Vec<String>,
+    /// `--sandbox-…` flags for every child.
+    sandbox_args: Vec<String>,
     coordinator_addr: SocketAddr,
     pg_addr: SocketAddr,
     worker_addrs: Vec<SocketAddr>,
@@ -162,6 +175,7 @@ impl Setup {
         command
             .arg(subcommand)
             .args(&self.log_args)
+            .args(&self.sandbox_args)
             .env("QUARRY_CLUSTER_SECRET", &self.secret)
             .env_remove(CONFIG_ENV);
         // Its own process group: Ctrl-C in the terminal reaches `quarry dev` only, which then
@@ -457,6 +471,7 @@ mod tests {
             workers,
             plugins_dir: None,
             ready_timeout: DurationValue(Duration::from_secs(1)),
+            sandbox: SandboxSettings::default(),
         }
     }
 

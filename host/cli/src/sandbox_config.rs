@@ -72,6 +72,31 @@ impl SandboxSettings {
         }
     }
 
+    /// These settings as `--sandbox-…` flags, for a child process (`quarry dev`).
+    pub fn to_args(&self) -> Vec<String> {
+        let flags = [
+            ("--sandbox-memory", self.memory.map(|v| v.to_string())),
+            (
+                "--sandbox-call-timeout",
+                self.call_timeout.map(|v| v.to_string()),
+            ),
+            ("--sandbox-stack", self.stack.map(|v| v.to_string())),
+            (
+                "--sandbox-max-memory",
+                self.max_memory.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-max-call-timeout",
+                self.max_call_timeout.map(|v| v.to_string()),
+            ),
+        ];
+        flags
+            .into_iter()
+            .filter_map(|(flag, value)| Some([flag.to_owned(), value?]))
+            .flatten()
+            .collect()
+    }
+
     /// Sets every value these settings hold in `runtime`.
     pub fn apply_to(&self, runtime: &mut RuntimeConfig) {
         if let Some(ByteSizeValue(bytes)) = self.memory {
@@ -177,6 +202,31 @@ mod tests {
         let mut runtime = RuntimeConfig::default();
         settings.apply_to(&mut runtime);
         runtime
+    }
+
+    #[test]
+    fn settings_pass_to_a_child_as_flags() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            sandbox: SandboxSettings,
+        }
+        let given = settings(
+            "[sandbox]\nmemory = \"96MiB\"\ncall_timeout = \"1500ms\"\nstack = \"1MiB\"\n\
+             max_memory = \"1GiB\"\nmax_call_timeout = \"90s\"\n",
+        );
+        let args = given.to_args();
+        assert_eq!(args.len(), 10, "{args:?}");
+        let parsed = <Flags as clap::Parser>::try_parse_from(
+            std::iter::once("quarry".to_owned()).chain(args),
+        )
+        .unwrap()
+        .sandbox;
+        let (a, b) = (runtime(&given), runtime(&parsed));
+        assert_eq!(a.default_limits, b.default_limits);
+        assert_eq!(a.max_limits, b.max_limits);
+        assert_eq!(a.max_wasm_stack, b.max_wasm_stack);
+        assert!(SandboxSettings::default().to_args().is_empty());
     }
 
     #[test]

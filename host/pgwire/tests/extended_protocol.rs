@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! tokio-postgres against the server: the extended query protocol (Parse/Bind/Describe/Execute
 //! with binary results), parameters, errors, and CancelRequest.
-
-mod common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::start_server;
+use crate::common::start_server;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 

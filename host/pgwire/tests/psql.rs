@@ -1,11 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The real `psql` binary against the server: the simple query protocol.
-
-mod common;
 
 use std::process::Output;
 
-use common::start_server;
+use crate::common::start_server;
 
 /// Runs `psql -X -q -A -t -c <sql>` (unaligned, tuples only, `|` between columns).
 async fn psql(port: u16, sql: &str) -> Output {

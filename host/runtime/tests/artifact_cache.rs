@@ -2,9 +2,7 @@
 //! runtime), and a corrupted or foreign artifact on disk is detected and recompiled. Asserted
 //! through the cache's counters, never through timing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use quarry_runtime::{CacheStats, Runtime, RuntimeConfig};
 

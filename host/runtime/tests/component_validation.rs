@@ -1,9 +1,7 @@
 //! Loading refuses what is not a connector component, before compiling it, and says why.
 //! Small host-only cases as inline WAT.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use quarry_runtime::Error;
 

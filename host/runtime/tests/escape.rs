@@ -2,9 +2,7 @@
 //! environment, no sockets, no HTTP. With an `allowed_paths` grant it reads that directory and
 //! nothing above it; with an `allowed_hosts` grant it reaches that origin and no other.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

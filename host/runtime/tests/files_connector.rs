@@ -6,9 +6,7 @@
 //! Needs `target/plugins/files.wasm`: run `cargo xtask build-plugins` first (the test fails
 //! saying so otherwise).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -4,9 +4,7 @@
 //! Needs `target/plugins/hello.wasm`: run `cargo xtask build-plugins` first (the test fails
 //! saying so otherwise).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;

@@ -1,9 +1,7 @@
 //! Instances are reused across calls and splits of a catalog, dropped after a trap, and
 //! dropped when idle; an idle catalog holds no instance.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

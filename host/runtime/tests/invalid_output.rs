@@ -1,9 +1,7 @@
 //! Batches are checked against the schema the connector declared: invalid IPC, another
 //! schema, or a batch over the byte cap fail the scan with an invalid-output error.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use futures::TryStreamExt;
 use quarry_runtime::{CatalogConfig, Error, SandboxLimits, ScanRequest};

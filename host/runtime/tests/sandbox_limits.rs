@@ -1,9 +1,7 @@
 //! Every way a plugin can run away ends in its own clear error within the catalog's deadline,
 //! fails only its own call, and leaves the runtime serving everyone else.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use futures::TryStreamExt;
 use quarry_runtime::{Connector, Error, ScanRequest};

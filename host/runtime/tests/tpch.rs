@@ -1,8 +1,6 @@
 //! The tpch component through the runtime: metadata, types, row counts and splits.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: helpers may panic too
-
-mod common;
+use crate::common;
 
 use arrow_schema::DataType as Arrow;
 use quarry_runtime::{CatalogConfig, ConnectorErrorKind, DataType, Error, ScanRequest};

@@ -1,12 +1,11 @@
 //! Who may call what: the admin token for the control API (reads included), the cluster secret
 //! for worker endpoints, nothing for health, readiness, metrics and the OpenAPI document; and
 //! an explicit dev mode that runs without tokens.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
+use crate::common::{ADMIN_TOKEN, App, CLUSTER_SECRET, TestDb, code};
 use axum::http::{Method, StatusCode, header};
-use common::{ADMIN_TOKEN, App, CLUSTER_SECRET, TestDb, code};
 use serde_json::json;
 
 const ADMIN_ROUTES: [(Method, &str); 9] = [

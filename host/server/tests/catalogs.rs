@@ -1,13 +1,10 @@
 //! `/v1/catalogs`: validated creates and alters (config fields, grants, `${ENV:…}`, the plugin's
 //! own validate), conflicts under concurrency, reads with status and redaction, deletes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 
+use crate::common::{App, code};
 use axum::http::StatusCode;
-use common::{App, code};
 use quarry_store::{CatalogSpec, ConfigField, NewPlugin};
 use serde_json::{Value, json};
 

@@ -1,11 +1,8 @@
 //! Health, readiness, metrics, the OpenAPI document, and the router's answers for unknown
 //! routes and methods.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{ADMIN_TOKEN, App, CLUSTER_SECRET, code};
 use axum::http::{Method, StatusCode};
-use common::{ADMIN_TOKEN, App, CLUSTER_SECRET, code};
 use quarry_server::coordinator::api::{ROUTES, openapi::path_parameters};
 use quarry_server::coordinator::auth::Access;
 

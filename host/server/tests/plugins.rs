@@ -1,14 +1,11 @@
 //! `/v1/plugins`: upload (validated in the sandbox, idempotent, immutable, size-capped), read,
 //! delete, and the component bytes for workers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{
+use crate::common::{
     ADMIN_TOKEN, App, CLUSTER_SECRET, TestDb, code, plugin_bytes, read, with_custom_section,
 };
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

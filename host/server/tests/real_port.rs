@@ -1,10 +1,7 @@
 //! The coordinator over a real TCP port (127.0.0.1:0) with an HTTP client: upload a plugin,
 //! create a catalog, read it back, shut down gracefully.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{ADMIN_TOKEN, TestDb, plugin_bytes, runtime, test_config};
+use crate::common::{ADMIN_TOKEN, TestDb, plugin_bytes, runtime, test_config};
 use quarry_server::coordinator::{AppState, serve_on};
 use quarry_store::Store;
 use serde_json::{Value, json};

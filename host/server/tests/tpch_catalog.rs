@@ -1,11 +1,8 @@
 //! The real tpch component through the API on both store backends: upload it, create a catalog
 //! on it (validated by the plugin in the sandbox), read both back, alter and delete.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::App;
 use axum::http::StatusCode;
-use common::App;
 use serde_json::json;
 
 async fn tpch_catalog_round_trip(app: App) {

@@ -1,8 +1,6 @@
 //! Dropping a query's stream stops the split streams under it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
-
-mod common;
+use crate::common;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,9 +1,7 @@
 //! Catalogs set, replaced and removed at runtime are visible to the next query; the catalog
 //! statements and `information_schema` see them too.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
-
-mod common;
+use crate::common;
 
 use quarry_sql::{Error, QuarryCatalogs, QueryEngine};
 

@@ -2,9 +2,7 @@
 //! the scan log, i.e. what the connector was asked), and one partition is read per split, up to
 //! 16 partitions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
-
-mod common;
+use crate::common;
 
 use quarry_sql::QuarryCatalogs;
 

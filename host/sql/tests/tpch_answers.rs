@@ -1,9 +1,7 @@
 //! TPC-H queries 1, 3, 5, 6, 10 and 18 on `tpch.tiny` through the tpch component give the same
 //! answers as DataFusion over the same data generated natively by `tpchgen-arrow`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
-
-mod common;
+use crate::common;
 
 use quarry_testing::tpch_reference::{
     TPCH_QUERIES, assert_same_answer, native_answer, native_tpch_context, tpch_query,

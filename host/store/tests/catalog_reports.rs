@@ -1,17 +1,10 @@
 //! What workers report per catalog: generation ordering, and the status derived from the
 //! reports of live workers.
 
-// Test code: an unwrap that panics is a failed test. (clippy.toml allows unwrap in `#[test]`
-// functions only, and these bodies are plain async fns that `backend_tests!` calls.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{TestDb, catalog_spec, store_with_plugin};
 use chrono::Utc;
-use common::{TestDb, catalog_spec, store_with_plugin};
 use quarry_store::{
     CatalogReport, CatalogState, Entity, Error, LoadState, ReportOutcome, Store,
     WorkerCatalogState, WorkerCatalogStatus, WorkerError,

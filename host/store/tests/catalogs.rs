@@ -1,16 +1,9 @@
 //! Catalogs: create, alter with generations, delete, uniqueness under concurrency, failed writes
 //! leaving nothing behind, and secret redaction.
 
-// Test code: an unwrap that panics is a failed test. (clippy.toml allows unwrap in `#[test]`
-// functions only, and these bodies are plain async fns that `backend_tests!` calls.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{TestDb, catalog_spec, component, new_plugin, store_with_plugin};
+use crate::common::{TestDb, catalog_spec, component, new_plugin, store_with_plugin};
 use quarry_store::{Entity, Error, Grants, REDACTED};
 
 backend_tests!(

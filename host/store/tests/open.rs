@@ -1,14 +1,7 @@
 //! Opening a store: migrations, reopening with data intact, refusing a newer schema, and the
 //! SQLite file settings.
 
-// Test code: an unwrap that panics is a failed test. (clippy.toml allows unwrap in `#[test]`
-// functions only, and these bodies are plain async fns that `backend_tests!` calls.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
-use common::{TestDb, catalog_spec, component, new_plugin};
+use crate::common::{TestDb, catalog_spec, component, new_plugin};
 use quarry_store::{Error, Store};
 
 backend_tests!(

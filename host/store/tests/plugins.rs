@@ -1,13 +1,6 @@
 //! Plugins: upload, read, content-addressed bytes, uniqueness, and deletion rules.
 
-// Test code: an unwrap that panics is a failed test. (clippy.toml allows unwrap in `#[test]`
-// functions only, and these bodies are plain async fns that `backend_tests!` calls.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
-use common::{TestDb, catalog_spec, component, new_plugin, store_with_plugin};
+use crate::common::{TestDb, catalog_spec, component, new_plugin, store_with_plugin};
 use quarry_store::{Entity, Error};
 use sha2::{Digest, Sha256};
 

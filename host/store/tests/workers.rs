@@ -1,16 +1,9 @@
 //! Workers: registration, heartbeats, stopping, and marking silent workers dead.
 
-// Test code: an unwrap that panics is a failed test. (clippy.toml allows unwrap in `#[test]`
-// functions only, and these bodies are plain async fns that `backend_tests!` calls.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{TestDb, catalog_spec, store_with_plugin};
 use chrono::Utc;
-use common::{TestDb, catalog_spec, store_with_plugin};
 use quarry_store::{Entity, Error, LoadState, WorkerCatalogState, WorkerState};
 
 backend_tests!(

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use quarry_store::CatalogState;
 
+use crate::coordinator::sql::query_metrics::{Outcome, QueryCounts};
 use crate::coordinator::state::AppState;
 use crate::coordinator::sync::sync_metrics::SyncCounts;
 
@@ -94,7 +95,12 @@ pub async fn store_gauges(state: &AppState) -> Result<StoreGauges, quarry_store:
 }
 
 /// Renders the exposition text.
-pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>, sync: &SyncCounts) -> String {
+pub fn render(
+    http: &HttpMetrics,
+    gauges: Option<&StoreGauges>,
+    sync: &SyncCounts,
+    queries: &QueryCounts,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -120,7 +126,34 @@ pub fn render(http: &HttpMetrics, gauges: Option<&StoreGauges>, sync: &SyncCount
             let _ = writeln!(out, "quarry_workers{{state=\"{state}\"}} {count}");
         }
     }
-    let counters: [(&str, &str, f64); 6] = [
+    let _ = writeln!(
+        out,
+        "# HELP quarry_queries_running Statements whose results are being produced or sent."
+    );
+    let _ = writeln!(out, "# TYPE quarry_queries_running gauge");
+    let _ = writeln!(out, "quarry_queries_running {}", queries.running);
+    let _ = writeln!(
+        out,
+        "# HELP quarry_queries_total Finished statements by outcome, from every front end."
+    );
+    let _ = writeln!(out, "# TYPE quarry_queries_total counter");
+    for (outcome, count) in [
+        (Outcome::Succeeded, queries.succeeded),
+        (Outcome::Failed, queries.failed),
+        (Outcome::Cancelled, queries.cancelled),
+    ] {
+        let _ = writeln!(
+            out,
+            "quarry_queries_total{{outcome=\"{}\"}} {count}",
+            outcome.as_str()
+        );
+    }
+    let counters: [(&str, &str, f64); 7] = [
+        (
+            "quarry_query_rows_total",
+            "Rows returned to clients.",
+            queries.rows as f64,
+        ),
         (
             "quarry_sync_pushes_total",
             "Syncs that sent loads or unloads to a worker.",
@@ -198,7 +231,23 @@ mod tests {
             syncs: 3,
             ..SyncCounts::default()
         };
-        let text = render(&http, Some(&gauges), &sync);
+        let queries = QueryCounts {
+            running: 1,
+            succeeded: 4,
+            rows: 10,
+            ..QueryCounts::default()
+        };
+        let text = render(&http, Some(&gauges), &sync, &queries);
+        assert!(text.contains("quarry_queries_running 1"), "{text}");
+        assert!(
+            text.contains("quarry_queries_total{outcome=\"succeeded\"} 4"),
+            "{text}"
+        );
+        assert!(
+            text.contains("quarry_queries_total{outcome=\"cancelled\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("quarry_query_rows_total 10"), "{text}");
         assert!(text.contains("quarry_sync_pushes_total 3"), "{text}");
         assert!(
             text.contains("quarry_catalogs{status=\"ready\"} 2"),

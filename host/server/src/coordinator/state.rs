@@ -12,6 +12,7 @@ use crate::coordinator::api_error::ApiError;
 use crate::coordinator::auth::ExpectedToken;
 use crate::coordinator::config::{ConfigError, Coordinator};
 use crate::coordinator::metrics::HttpMetrics;
+use crate::coordinator::sql::query_metrics::QueryMetrics;
 use crate::coordinator::sync::SyncTask;
 
 /// The coordinator's shared state. Cheap to clone.
@@ -31,6 +32,7 @@ struct Inner {
     max_plugin_size: u64,
     environment: Option<BTreeMap<String, String>>,
     http_metrics: HttpMetrics,
+    query_metrics: QueryMetrics,
     sync: SyncTask,
     /// The SQL engine over the queryable catalogs.
     engine: QueryEngine,
@@ -65,6 +67,7 @@ impl AppState {
                 max_plugin_size: config.max_plugin_size,
                 environment: config.environment.clone(),
                 http_metrics: HttpMetrics::default(),
+                query_metrics: QueryMetrics::default(),
                 sync: SyncTask::new(config.sync_settings()),
                 engine: QueryEngine::new(QuarryCatalogs::new()),
                 loaded: Mutex::new(HashMap::new()),
@@ -108,6 +111,11 @@ impl AppState {
 
     pub(crate) fn http_metrics(&self) -> &HttpMetrics {
         &self.inner.http_metrics
+    }
+
+    /// Statements running and finished, from every front end.
+    pub fn query_metrics(&self) -> &QueryMetrics {
+        &self.inner.query_metrics
     }
 
     /// The value of the environment variable `name` for `${ENV:NAME}` references.

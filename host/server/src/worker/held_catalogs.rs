@@ -2,7 +2,8 @@
 //! connector) or failed (with the reason).
 //!
 //! Versions only move forward: a load older than what is held, or an unload older than it, is
-//! ignored, so repeated or late messages change nothing. Replacing or dropping an entry drops
+//! ignored, so repeated or late messages change nothing. The one exception is a failed entry: a
+//! load at its own version tries again (the coordinator retries failed loads, with backoff). Replacing or dropping an entry drops
 //! only this map's handle on the connector: a scan that started on the old version keeps its
 //! own clone and finishes on it.
 
@@ -22,6 +23,13 @@ struct Entry {
     outcome: Result<Connector, String>,
 }
 
+impl Entry {
+    /// Whether this entry makes a load at `version` pointless.
+    fn supersedes(&self, version: CatalogVersion) -> bool {
+        self.version > version || (self.version == version && self.outcome.is_ok())
+    }
+}
+
 /// The held catalogs, by name.
 #[derive(Debug, Default)]
 pub struct HeldCatalogs {
@@ -29,15 +37,16 @@ pub struct HeldCatalogs {
 }
 
 impl HeldCatalogs {
-    /// Whether `name` is held at `version` or newer (a load for `version` would change nothing).
-    pub fn holds_at_least(&self, name: &str, version: CatalogVersion) -> bool {
+    /// Whether a load of `name` at `version` would change nothing: something newer is held, or
+    /// this version is held loaded. (A failed entry at this version is loaded again.)
+    pub fn is_settled_at(&self, name: &str, version: CatalogVersion) -> bool {
         self.lock()
             .get(name)
-            .is_some_and(|entry| entry.version >= version)
+            .is_some_and(|entry| entry.supersedes(version))
     }
 
-    /// Records the outcome of loading `name` at `version`, unless something newer is held by
-    /// now. Returns whether it was recorded.
+    /// Records the outcome of loading `name` at `version`, unless something newer, or this
+    /// version loaded, is held by now. Returns whether it was recorded.
     pub fn record(
         &self,
         name: &str,
@@ -47,7 +56,7 @@ impl HeldCatalogs {
         let mut entries = self.lock();
         if entries
             .get(name)
-            .is_some_and(|held| held.version >= version)
+            .is_some_and(|held| held.supersedes(version))
         {
             return false;
         }
@@ -122,5 +131,34 @@ impl HeldCatalogs {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(generation: i64) -> CatalogVersion {
+        CatalogVersion {
+            incarnation: 1,
+            generation,
+        }
+    }
+
+    #[test]
+    fn a_failed_load_is_tried_again_at_its_own_version_only() {
+        let held = HeldCatalogs::default();
+        assert!(held.record("c", version(2), Err("root is missing".into())));
+        // The same version again: a retry, which may record another outcome.
+        assert!(!held.is_settled_at("c", version(2)));
+        assert!(held.record("c", version(2), Err("still missing".into())));
+        assert_eq!(held.snapshot()[0].error.as_deref(), Some("still missing"));
+        // An older version changes nothing.
+        assert!(held.is_settled_at("c", version(1)));
+        assert!(!held.record("c", version(1), Err("old".into())));
+        // A newer one replaces it.
+        assert!(!held.is_settled_at("c", version(3)));
+        assert!(held.record("c", version(3), Err("new".into())));
+        assert_eq!(held.snapshot()[0].version, version(3));
     }
 }

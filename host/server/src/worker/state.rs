@@ -158,7 +158,7 @@ impl WorkerState {
         let pending: Vec<CatalogAssignment> = request
             .loads
             .into_iter()
-            .filter(|a| !held.holds_at_least(&a.name, a.version))
+            .filter(|a| !held.is_settled_at(&a.name, a.version))
             .collect();
         let mut loads = futures::stream::iter(pending)
             .map(|assignment| {

@@ -47,6 +47,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             state.http_metrics(),
             gauges.as_ref(),
             &state.sync().counts(),
+            &state.query_metrics().counts(),
         ),
     )
 }

@@ -41,7 +41,6 @@ pub async fn run(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let sql = statement_text(&headers, body)?;
-    let started = std::time::Instant::now();
     let stream = statement::run(&state, &sql, Vec::new()).await?;
     let wants_arrow = headers
         .get(header::ACCEPT)
@@ -54,7 +53,6 @@ pub async fn run(
     let batches: Vec<_> = stream.try_collect().await.map_err(statement::df_error)?;
     let json = result_json::to_json(&schema, &batches)
         .map_err(|e| ApiError::Internal(format!("cannot render the result: {e}")))?;
-    tracing::info!(rows = %json["row_count"], took = ?started.elapsed(), "statement finished");
     Ok(Json(json).into_response())
 }
 

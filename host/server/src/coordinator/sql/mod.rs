@@ -4,10 +4,12 @@
 //! [`queryable_catalogs`] keeps the engine's catalogs in step with the cluster;
 //! [`worker_split_source`] streams a split from a worker that holds the catalog version;
 //! [`statement`] runs one statement for any front end (catalog DDL included);
+//! [`query_metrics`] counts statements running and finished;
 //! [`result_json`] renders a result as the HTTP API's JSON; [`pg_runner`] serves the
 //! PostgreSQL wire protocol's statements.
 
 pub mod pg_runner;
+pub mod query_metrics;
 pub mod queryable_catalogs;
 pub mod result_json;
 pub mod statement;

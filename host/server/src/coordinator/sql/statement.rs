@@ -27,8 +27,24 @@ use crate::coordinator::state::AppState;
 const POLL: Duration = Duration::from_millis(50);
 
 /// Runs `sql` with the values of its `$1`, `$2`... placeholders (none for plain text).
-/// Dropping the stream cancels the query and stops its splits on the workers.
+/// Dropping the stream cancels the query and stops its splits on the workers. The statement is
+/// counted in the coordinator's query metrics until its stream ends or is dropped.
 pub async fn run(
+    state: &AppState,
+    sql: &str,
+    params: Vec<ScalarValue>,
+) -> ApiResult<SendableRecordBatchStream> {
+    let metrics = state.query_metrics();
+    match start(state, sql, params).await {
+        Ok(stream) => Ok(metrics.track(sql, stream)),
+        Err(error) => {
+            metrics.failed_to_start(sql, &error);
+            Err(error)
+        }
+    }
+}
+
+async fn start(
     state: &AppState,
     sql: &str,
     params: Vec<ScalarValue>,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use quarry_store::Store;
+use quarry_store::{LoadState, Store};
 
 use crate::sync_protocol::{CatalogAssignment, CatalogUnload, HeldCatalog};
 
@@ -55,16 +55,21 @@ impl DesiredState {
 /// What a worker must load and unload to hold exactly `desired`, given what it `held`.
 ///
 /// A catalog held at another version than the desired one is loaded again (the worker keeps
-/// the newer of the two); one held with a failure at the desired version is not retried until
-/// its definition changes or the worker restarts.
+/// the newer of the two); one held with a failure at the desired version is loaded again only
+/// when `retry_due` says its retry is due.
 pub fn diff(
     desired: &DesiredState,
     held: &HashMap<String, HeldCatalog>,
+    retry_due: impl Fn(&HeldCatalog) -> bool,
 ) -> (Vec<CatalogAssignment>, Vec<CatalogUnload>) {
     let loads = desired
         .catalogs
         .values()
-        .filter(|wanted| held.get(&wanted.name).map(|h| h.version) != Some(wanted.version))
+        .filter(|wanted| match held.get(&wanted.name) {
+            None => true,
+            Some(h) if h.version != wanted.version => true,
+            Some(h) => h.state == LoadState::Failed && retry_due(h),
+        })
         .cloned()
         .collect();
     let unloads = held
@@ -82,7 +87,7 @@ pub fn diff(
 mod tests {
     use super::*;
     use crate::sync_protocol::CatalogVersion;
-    use quarry_store::{Grants, LoadState};
+    use quarry_store::Grants;
 
     fn version(generation: i64) -> CatalogVersion {
         CatalogVersion {
@@ -132,12 +137,22 @@ mod tests {
             held("f", 1, LoadState::Failed),
             held("gone", 3, LoadState::Loaded),
         ]);
-        let (loads, unloads) = diff(&desired, &worker);
-        let loads: Vec<_> = loads
-            .iter()
-            .map(|l| (l.name.as_str(), l.version.generation))
-            .collect();
-        assert_eq!(loads, [("b", 2), ("c", 1)]);
+        let names = |loads: &[CatalogAssignment]| -> Vec<(String, i64)> {
+            loads
+                .iter()
+                .map(|l| (l.name.clone(), l.version.generation))
+                .collect()
+        };
+        let (loads, unloads) = diff(&desired, &worker, |_| false);
+        assert_eq!(names(&loads), [("b".into(), 2), ("c".into(), 1)]);
+        // A failed load is sent again once its retry is due, and only then.
+        let (retried, _) = diff(&desired, &worker, |h| h.name == "f");
+        assert_eq!(
+            names(&retried),
+            [("b".into(), 2), ("c".into(), 1), ("f".into(), 1)]
+        );
+        let (loaded_not_retried, _) = diff(&desired, &worker, |h| h.name == "a");
+        assert_eq!(names(&loaded_not_retried), names(&loads));
         assert_eq!(unloads.len(), 1);
         assert_eq!(unloads[0].name, "gone");
         assert_eq!(unloads[0].version, version(3));
@@ -151,7 +166,7 @@ mod tests {
             catalogs: [("a".into(), recreated)].into(),
         };
         let worker = HashMap::from([held("a", 1, LoadState::Loaded)]);
-        let (loads, unloads) = diff(&desired, &worker);
+        let (loads, unloads) = diff(&desired, &worker, |_| true);
         assert_eq!(loads.len(), 1);
         assert!(unloads.is_empty());
     }

@@ -3,13 +3,14 @@
 //!
 //! [`SyncTask`] is a handle the API calls when catalogs or workers change. Its loop
 //! ([`SyncTask::run`]) reloads the desired state from the store when catalogs change (and every
-//! interval), marks workers that missed heartbeats dead, and keeps one syncer task per live
-//! worker (`worker_syncer.rs`). The desired state reaches the syncers over a `watch` channel, so
-//! a burst of changes coalesces into one push of the latest state, and a hung worker holds up
-//! only its own syncer.
+//! interval), marks workers that missed heartbeats dead, and keeps one syncer task per live worker
+//! (`worker_syncer.rs`), which also retries failed loads (`load_retries.rs`). The desired state
+//! reaches the syncers over a `watch` channel, so a burst of changes coalesces into one push of the
+//! latest state, and a hung worker holds up only its own syncer.
 
 pub mod cluster_view;
 pub mod desired_state;
+pub mod load_retries;
 pub mod sync_metrics;
 pub mod worker_client;
 mod worker_syncer;

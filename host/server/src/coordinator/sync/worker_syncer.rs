@@ -3,7 +3,8 @@
 //! It wakes on every change of the desired state (a push: create, alter and delete reach the
 //! worker at once) and on its own reconcile tick (it asks the worker what it holds and sends the
 //! difference, repairing whatever a push missed). It records what the worker reports in the
-//! store, where catalog status is derived from. One task per worker means a slow or hung worker
+//! store, where catalog status is derived from. A catalog that failed to load is sent again on
+//! a backoff schedule (`load_retries.rs`). One task per worker means a slow or hung worker
 //! delays only itself.
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::coordinator::sync::cluster_view::ClusterView;
 use crate::coordinator::sync::desired_state::{DesiredState, diff};
+use crate::coordinator::sync::load_retries::LoadRetries;
 use crate::coordinator::sync::sync_metrics::SyncMetrics;
 use crate::coordinator::sync::worker_client::{WorkerCallError, WorkerClient};
 use crate::sync_protocol::{CatalogVersion, HeldCatalog, HeldState, SyncRequest};
@@ -69,12 +71,19 @@ impl Syncer {
         tracing::debug!(worker = %id, %address, "syncer started");
         let mut held: Option<HeldView> = None;
         let mut recorded: HashMap<String, Recorded> = HashMap::new();
+        let mut retries = LoadRetries::new(self.interval);
         let mut next_reconcile = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         loop {
             let desired = self.desired.borrow_and_update().clone();
             match self
-                .sync_once(&desired, &mut held, &mut recorded, &mut next_reconcile)
+                .sync_once(
+                    &desired,
+                    &mut held,
+                    &mut recorded,
+                    &mut retries,
+                    &mut next_reconcile,
+                )
                 .await
             {
                 Ok(()) => backoff = FIRST_BACKOFF,
@@ -108,6 +117,7 @@ impl Syncer {
         desired: &DesiredState,
         held: &mut Option<HeldView>,
         recorded: &mut HashMap<String, Recorded>,
+        retries: &mut LoadRetries,
         next_reconcile: &mut Instant,
     ) -> Result<(), WorkerCallError> {
         let address = &self.worker.address;
@@ -122,7 +132,24 @@ impl Syncer {
         let Some(view) = held.as_ref() else {
             return Ok(());
         };
-        let (loads, unloads) = diff(desired, &view.catalogs);
+        let now = Instant::now();
+        retries.observe(&view.catalogs, now);
+        let (loads, unloads) = diff(desired, &view.catalogs, |h| retries.is_due(h, now));
+        for load in &loads {
+            if let Some(failed) = view.catalogs.get(&load.name)
+                && failed.version == load.version
+            {
+                let attempt = retries.sent(&load.name, now);
+                tracing::info!(
+                    worker = %self.worker.id,
+                    catalog = %load.name,
+                    generation = load.version.generation,
+                    attempt,
+                    last_error = failed.error.as_deref().unwrap_or(""),
+                    "retrying a failed catalog load"
+                );
+            }
+        }
         if loads.is_empty() && unloads.is_empty() && view.ready {
             return Ok(());
         }

@@ -1,0 +1,16 @@
+//! The coordinator and worker HTTP services against a real store and real components.
+//!
+//! One test binary for the whole crate (ADR 0012): each test binary links large dependencies, so
+//! one link instead of one per file saves minutes and gigabytes of disk. Each file below is a
+//! module; `tests/test_layout.rs` fails if one is left out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod auth;
+mod catalogs;
+mod observability;
+mod plugins;
+mod real_port;
+mod tpch_catalog;

@@ -221,6 +221,16 @@ async fn an_environment_variable_missing_on_one_worker_fails_the_catalog_there_o
     assert_eq!(catalog["properties"]["splits"], "${ENV:TPCH_SPLITS}");
 }
 
+/// How many workers hold `catalog` (a `GET /v1/catalogs/{name}` answer) in `state`.
+fn workers_in(catalog: &Value, state: &str) -> usize {
+    catalog["workers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| w["state"] == state)
+        .count()
+}
+
 /// How long the retry test waits for each step: the files plugin is compiled while other tests
 /// run, and retries back off.
 const WAIT_UNDER_LOAD: Duration = Duration::from_secs(180);
@@ -281,13 +291,7 @@ async fn a_failed_load_is_retried_until_it_succeeds() {
     let ready = cluster
         .wait_for("lake ready on w1 and w2", WAIT_UNDER_LOAD, || async {
             let catalog = cluster.get("/v1/catalogs/lake").await;
-            let loaded = catalog["workers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|w| w["state"] == "loaded")
-                .count();
-            if catalog["status"] == "ready" && loaded == 2 {
+            if catalog["status"] == "ready" && workers_in(&catalog, "loaded") == 2 {
                 Ok(catalog)
             } else {
                 Err(catalog.to_string())
@@ -386,13 +390,7 @@ async fn a_hung_worker_does_not_stall_the_others() {
             Duration::from_secs(60),
             || async {
                 let catalog = cluster.get("/v1/catalogs/busy").await;
-                let loaded = catalog["workers"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|w| w["state"] == "loaded")
-                    .count();
-                if loaded == 2 {
+                if workers_in(&catalog, "loaded") == 2 {
                     Ok(catalog)
                 } else {
                     Err(catalog.to_string())

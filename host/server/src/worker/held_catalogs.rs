@@ -3,9 +3,9 @@
 //!
 //! Versions only move forward: a load older than what is held, or an unload older than it, is
 //! ignored, so repeated or late messages change nothing. The one exception is a failed entry: a
-//! load at its own version tries again (the coordinator retries failed loads, with backoff). Replacing or dropping an entry drops
-//! only this map's handle on the connector: a scan that started on the old version keeps its
-//! own clone and finishes on it.
+//! load at its own version tries again (the coordinator retries failed loads, with backoff).
+//! Replacing or dropping an entry drops only this map's handle on the connector: a scan that
+//! started on the old version keeps its own clone and finishes on it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

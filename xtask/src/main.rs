@@ -3,11 +3,13 @@
 //! `build-plugins` builds every connector in `plugins/` for `wasm32-wasip2` into
 //! `target/plugins/` and checks that each output is a component exporting the connector
 //! contract; `dev` builds what a local cluster needs and runs `quarry dev`; `test` builds the
-//! plugins and runs every test of both workspaces.
+//! plugins and runs every test and every clippy lint of both workspaces, in one compile each.
 
 mod build_plugins;
 mod component_check;
 mod dev;
+mod lint_wrapper;
+mod step_timer;
 mod test;
 
 use std::path::PathBuf;
@@ -26,9 +28,11 @@ COMMANDS:
                               wasm32-wasip2 target with rustup when it is missing.
     dev [ARGS…]               Build the plugins and quarry (release), then run `quarry dev ARGS…`:
                               a local cluster (coordinator, two workers, the tpch catalog).
-    test                      Build the plugins, then run every test: the plugins workspace
-                              natively (cargo test) and the host workspace (cargo nextest if
-                              installed, else cargo test).
+    test [--no-lint]          Build the plugins, then run every test and every lint: the
+                              plugins workspace natively (cargo test) and the host workspace
+                              (cargo nextest if installed, else cargo test). Clippy runs inside
+                              the compile that builds the tests, warnings denied; --no-lint
+                              builds with plain rustc. Prints each step's wall time at the end.
     help                      Show this text.
 ";
 

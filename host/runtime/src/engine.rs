@@ -50,8 +50,8 @@ fn base_config(settings: &EngineSettings) -> Config {
     config.max_wasm_stack(settings.max_wasm_stack);
     config.memory_init_cow(true);
     // Connectors are single-threaded; shared memories would let a guest escape the memory
-    // accounting of one store.
-    config.wasm_threads(false);
+    // accounting of one store. Wasmtime is built without its `threads` feature (ADR 0014), so
+    // the threads proposal, and shared memory with it, cannot be enabled at all.
     config
 }
 

@@ -102,3 +102,22 @@ async fn a_component_with_the_right_name_but_the_wrong_shape_is_rejected() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_component_with_a_shared_memory_is_rejected() {
+    // Wasmtime is built without the threads proposal (ADR 0014): shared memory would let a guest
+    // escape the memory accounting of one store.
+    let rt = common::runtime();
+    let bytes = wat(r#"
+        (component
+            (core module $threads (memory 1 1 shared))
+            (core instance (instantiate $threads))
+            (instance $source)
+            (export "quarry:connector/source@0.1.0" (instance $source))
+        )
+    "#);
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(err.to_string().contains("shared"), "{err}");
+    assert_eq!(rt.cache_stats().compiles, 0);
+}

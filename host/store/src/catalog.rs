@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::row_decoding::{from_row_on_both_backends, json_column};
 
 /// What a catalog's plugin instances may reach outside the sandbox. Empty means nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,20 +35,31 @@ pub struct CatalogSpec {
 }
 
 /// A stored catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
     pub name: String,
     pub plugin_name: String,
     pub plugin_version: String,
-    #[sqlx(json)]
     pub properties: BTreeMap<String, String>,
-    #[sqlx(json)]
     pub grants: Grants,
     /// 1 at creation, +1 on every alter.
     pub generation: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+from_row_on_both_backends!(Catalog, |row| {
+    Ok(Catalog {
+        name: row.try_get("name")?,
+        plugin_name: row.try_get("plugin_name")?,
+        plugin_version: row.try_get("plugin_version")?,
+        properties: json_column(row, "properties")?,
+        grants: json_column(row, "grants")?,
+        generation: row.try_get("generation")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+});
 
 impl Catalog {
     /// The catalog's plugin as `name@version`.

@@ -23,6 +23,7 @@ mod error;
 mod migrate;
 mod plugin;
 mod plugin_store;
+mod row_decoding;
 mod secret_redaction;
 mod store;
 pub mod validation;

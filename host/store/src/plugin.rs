@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::row_decoding::{converted_column, from_row_on_both_backends, json_column};
 
 /// A config field a plugin's spec declares. Stored with the plugin so the store knows, without
 /// loading the component, which catalog properties are secret.
@@ -32,7 +35,7 @@ pub struct NewPlugin {
 }
 
 /// An uploaded plugin, without its bytes (see [`crate::Store::plugin_component`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plugin {
     pub name: String,
     pub version: String,
@@ -40,13 +43,24 @@ pub struct Plugin {
     pub sha256: String,
     pub contract_version: String,
     /// Size of the component in bytes.
-    #[sqlx(try_from = "i64")]
     pub size: u64,
-    #[sqlx(json)]
     pub config_fields: Vec<ConfigField>,
     pub description: String,
     pub uploaded_at: DateTime<Utc>,
 }
+
+from_row_on_both_backends!(Plugin, |row| {
+    Ok(Plugin {
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        sha256: row.try_get("sha256")?,
+        contract_version: row.try_get("contract_version")?,
+        size: converted_column::<_, i64, _>(row, "size")?,
+        config_fields: json_column(row, "config_fields")?,
+        description: row.try_get("description")?,
+        uploaded_at: row.try_get("uploaded_at")?,
+    })
+});
 
 impl Plugin {
     /// `name@version`, as messages and the API show it.

@@ -6,8 +6,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 
 use crate::error::UnknownState;
+use crate::row_decoding::{converted_column, from_row_on_both_backends};
 
 /// Whether a worker counts for readiness and scheduling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,7 +64,7 @@ impl TryFrom<String> for WorkerState {
 }
 
 /// A stored worker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Worker {
     /// Chosen by the worker.
     pub id: String,
@@ -71,6 +73,15 @@ pub struct Worker {
     /// When the worker process started, as the worker announced it.
     pub started_at: DateTime<Utc>,
     pub last_heartbeat: DateTime<Utc>,
-    #[sqlx(try_from = "String")]
     pub state: WorkerState,
 }
+
+from_row_on_both_backends!(Worker, |row| {
+    Ok(Worker {
+        id: row.try_get("id")?,
+        address: row.try_get("address")?,
+        started_at: row.try_get("started_at")?,
+        last_heartbeat: row.try_get("last_heartbeat")?,
+        state: converted_column::<_, String, _>(row, "state")?,
+    })
+});

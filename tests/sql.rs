@@ -289,6 +289,45 @@ async fn bad_statements_get_clear_errors() {
     );
 }
 
+/// DataFusion's DDL and DML cannot reach the coordinator's files: refused, nothing read or
+/// written, and the refusal says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_cannot_read_or_write_the_coordinators_files() {
+    let db = TestDb::sqlite();
+    let cluster = tpch_cluster(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.csv");
+    std::fs::write(&secret, "a\n42\n").unwrap();
+    let written = dir.path().join("out.csv");
+    for sql in [
+        format!(
+            "CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '{}'",
+            secret.display()
+        ),
+        format!(
+            "COPY (SELECT r_name FROM tpch.tiny.region) TO '{}' STORED AS CSV",
+            written.display()
+        ),
+        "SET datafusion.execution.batch_size = 1".to_owned(),
+    ] {
+        let (status, body) = statement(&cluster, &sql).await;
+        assert_eq!(status, 400, "{sql}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("statement refused: "), "{sql}: {body}");
+    }
+    assert!(!written.exists(), "COPY wrote {}", written.display());
+    let (status, body) = statement(&cluster, "SELECT * FROM leak").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = statement(
+        &cluster,
+        "SELECT value FROM information_schema.df_settings \
+         WHERE name = 'datafusion.execution.batch_size'",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"][0][0], "8192", "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_worker_leaves_its_splits_to_the_other() {
     let db = TestDb::sqlite();

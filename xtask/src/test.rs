@@ -6,6 +6,7 @@
 //! (ADR 0014). The wasm32-wasip2 lint of the plugins is the one check pass left. Every step is
 //! timed; the table is printed at the end, also when a step fails.
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -49,26 +50,24 @@ fn run_steps(timer: &mut StepTimer, lint: bool) -> Result<()> {
                 .run("clippy for wasm32-wasip2 in plugins/")
         })?;
     }
+    // A cargo command in `dir` that also lints our crates, when linting is on.
+    let linted = |dir: &Path, args: &[&str]| {
+        let mut command = cargo_in(dir, args);
+        LintWrapper::apply(wrapper.as_ref(), &mut command);
+        command
+    };
     timer.step(step_name("plugins: build native tests", lint), || {
-        let mut build = cargo_in(&plugins, &["build", "--workspace", "--all-targets"]);
-        LintWrapper::apply(wrapper.as_ref(), &mut build);
-        build.run("building the plugins' native targets")
+        linted(&plugins, &["build", "--workspace", "--all-targets"])
+            .run("building the plugins' native targets")
     })?;
     timer.step("plugins: run native tests", || {
-        let mut test = cargo_in(&plugins, &["test", "--workspace"]);
-        LintWrapper::apply(wrapper.as_ref(), &mut test);
-        test.run("the plugins' native tests")
+        linted(&plugins, &["test", "--workspace"]).run("the plugins' native tests")
     })?;
-
     timer.step(step_name("host: build all targets", lint), || {
-        let mut build = cargo_in(&root, &["build", "--workspace", "--all-targets"]);
-        LintWrapper::apply(wrapper.as_ref(), &mut build);
-        build.run("building the host workspace")
+        linted(&root, &["build", "--workspace", "--all-targets"]).run("building the host workspace")
     })?;
     timer.step("host: run tests", || {
-        let mut test = host_test_command(&root);
-        LintWrapper::apply(wrapper.as_ref(), &mut test);
-        test.run("the host tests")
+        linted(&root, &host_test_args()).run("the host tests")
     })
 }
 
@@ -81,15 +80,15 @@ fn step_name(base: &str, lint: bool) -> String {
 }
 
 /// `cargo nextest run` when nextest is installed, else `cargo test`, over the host workspace.
-fn host_test_command(root: &std::path::Path) -> Command {
+fn host_test_args() -> Vec<&'static str> {
     let nextest = cargo()
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
     if nextest {
-        cargo_in(root, &["nextest", "run", "--workspace", "--no-fail-fast"])
+        vec!["nextest", "run", "--workspace", "--no-fail-fast"]
     } else {
-        cargo_in(root, &["test", "--workspace", "--no-fail-fast"])
+        vec!["test", "--workspace", "--no-fail-fast"]
     }
 }
 
@@ -97,7 +96,7 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn cargo_in(dir: &std::path::Path, args: &[&str]) -> Command {
+fn cargo_in(dir: &Path, args: &[&str]) -> Command {
     let mut command = cargo();
     command.current_dir(dir).args(args);
     command

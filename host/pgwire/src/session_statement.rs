@@ -6,7 +6,8 @@
 //! … and anything set in the session) and `SHOW TRANSACTION ISOLATION LEVEL`,
 //! `BEGIN`/`START TRANSACTION`/`COMMIT`/`END`/`ROLLBACK`/`ABORT` (accepted; Quarry is read-only
 //! so there is nothing to commit), `DISCARD ALL`, `DEALLOCATE …`, and `select version()`.
-//! `SET`/`SHOW` of `datafusion.*` options, `SHOW ALL` and other `SHOW`s go to the runner.
+//! `SET`/`SHOW` of `datafusion.*` options, `SHOW ALL` and other `SHOW`s go to the runner, whose
+//! engine refuses `SET` (a DataFusion setting is shared by every session).
 
 use std::sync::Arc;
 

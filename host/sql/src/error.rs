@@ -21,6 +21,15 @@ pub enum Error {
     /// state belongs to the coordinator).
     #[error("{0}")]
     Unsupported(String),
+    /// The statement would do more than read Quarry catalogs (DataFusion DDL, DML or
+    /// statements): refused before any of it ran. Holds DataFusion's reason, like
+    /// `DDL not supported: CreateExternalTable`.
+    #[error(
+        "statement refused: {0}. Quarry's SQL reads Quarry catalogs and nothing else: no \
+         CREATE EXTERNAL TABLE, CREATE TABLE/VIEW/SCHEMA, INSERT, COPY or SET datafusion.*; \
+         catalogs are made with CREATE CATALOG"
+    )]
+    Refused(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

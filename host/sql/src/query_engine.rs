@@ -5,6 +5,12 @@
 //! `CREATE`, `ALTER` and `DROP CATALOG` change the cluster's desired state, which the
 //! coordinator owns: the engine refuses them, and the coordinator parses them with
 //! [`catalog_ddl::parse`](crate::catalog_ddl::parse) before a statement reaches the engine.
+//!
+//! Everything else SQL can do in DataFusion beyond reading is refused when planned, before it
+//! takes effect ([`QueryEngine::dataframe`], [`QueryEngine::logical_plan`]): DDL such as
+//! `CREATE EXTERNAL TABLE` (which would read the coordinator's files) or `CREATE VIEW`, DML such as
+//! `INSERT` or `COPY … TO` (which would write them), and DataFusion's own statements such as
+//! `SET datafusion.…` (which would change the settings of every other session).
 
 use std::sync::Arc;
 
@@ -13,8 +19,10 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::CatalogProviderList;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::catalog_ddl::{self, CatalogDdl};
 use crate::catalog_list::QuarryCatalogs;
@@ -60,9 +68,27 @@ impl QueryEngine {
     }
 
     /// The DataFusion session, for front ends that drive DataFusion themselves (the
-    /// PostgreSQL wire protocol).
+    /// PostgreSQL wire protocol). Plan statements with [`Self::dataframe`] or
+    /// [`Self::logical_plan`], which refuse what is not a read.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// `sql` planned, ready to run: a query, `EXPLAIN`, `SHOW` or `DESCRIBE`. DDL, DML and
+    /// DataFusion statements are refused ([`Error::Refused`]) before they take effect.
+    pub async fn dataframe(&self, sql: &str) -> Result<DataFrame> {
+        self.ctx
+            .sql_with_options(sql, read_only())
+            .await
+            .map_err(refused_or_failed)
+    }
+
+    /// `sql` planned but not run (to describe its result and parameters), refused like
+    /// [`Self::dataframe`] refuses it.
+    pub async fn logical_plan(&self, sql: &str) -> Result<LogicalPlan> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        read_only().verify_plan(&plan).map_err(refused_or_failed)?;
+        Ok(plan)
     }
 
     /// Runs one statement and collects its result.
@@ -71,7 +97,7 @@ impl QueryEngine {
             let batch = self.catalog_statement(ddl).await?;
             return Ok((batch.schema(), vec![batch]));
         }
-        let df = self.ctx.sql(sql).await?;
+        let df = self.dataframe(sql).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         Ok((schema, batches))
@@ -90,7 +116,7 @@ impl QueryEngine {
                 ),
             ));
         }
-        Ok(self.ctx.sql(sql).await?.execute_stream().await?)
+        Ok(self.dataframe(sql).await?.execute_stream().await?)
     }
 
     async fn catalog_statement(&self, ddl: CatalogDdl) -> Result<RecordBatch> {
@@ -111,6 +137,29 @@ impl QueryEngine {
                  not by the query engine"
             ))),
         }
+    }
+}
+
+/// What a statement may do: read. DataFusion checks the plan against these before it runs any
+/// of it (DDL and `SET` take effect while planning otherwise).
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// A planning error, as [`Error::Refused`] when the read-only check refused the statement.
+fn refused_or_failed(error: DataFusionError) -> Error {
+    match error.find_root() {
+        DataFusionError::Plan(message)
+            if message.starts_with("DDL not supported")
+                || message.starts_with("DML not supported")
+                || message.starts_with("Statement not supported") =>
+        {
+            Error::Refused(message.clone())
+        }
+        _ => Error::DataFusion(error),
     }
 }
 

@@ -11,5 +11,6 @@ mod common;
 
 mod cancellation;
 mod catalog_changes;
+mod read_only;
 mod scan_pushdown;
 mod tpch_answers;

@@ -59,7 +59,7 @@ async fn start(
             _ => engine.sql_stream(sql).await.map_err(sql_error),
         };
     }
-    let mut frame = engine.context().sql(sql).await.map_err(df_error)?;
+    let mut frame = engine.dataframe(sql).await.map_err(sql_error)?;
     if !params.is_empty() {
         frame = frame.with_param_values(params).map_err(df_error)?;
     }
@@ -83,15 +83,8 @@ pub async fn describe(
         };
         return Ok((schema, Vec::new()));
     }
-    // Planned, not run: a statement DataFusion would execute while planning (CREATE VIEW, SET)
-    // must not take effect at Describe time.
-    let plan = state
-        .engine()
-        .context()
-        .state()
-        .create_logical_plan(sql)
-        .await
-        .map_err(df_error)?;
+    // Planned, not run, and refused like a run would refuse it.
+    let plan = state.engine().logical_plan(sql).await.map_err(sql_error)?;
     let mut types: Vec<(usize, Option<DataType>)> = plan
         .get_parameter_types()
         .map_err(df_error)?
@@ -268,6 +261,7 @@ pub fn sql_error(error: quarry_sql::Error) -> ApiError {
     match error {
         quarry_sql::Error::DataFusion(e) => df_error(e),
         quarry_sql::Error::Runtime(e) => ApiError::QueryFailed(e.to_string()),
+        error @ quarry_sql::Error::Refused(_) => ApiError::BadRequest(error.to_string()),
         quarry_sql::Error::Ddl(message) | quarry_sql::Error::Unsupported(message) => {
             ApiError::BadRequest(message)
         }

@@ -77,17 +77,22 @@ impl QueryEngine {
     /// `sql` planned, ready to run: a query, `EXPLAIN`, `SHOW` or `DESCRIBE`. DDL, DML and
     /// DataFusion statements are refused ([`Error::Refused`]) before they take effect.
     pub async fn dataframe(&self, sql: &str) -> Result<DataFrame> {
-        self.ctx
-            .sql_with_options(sql, read_only())
-            .await
-            .map_err(refused_or_failed)
+        let plan = self.logical_plan(sql).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
     }
 
     /// `sql` planned but not run (to describe its result and parameters), refused like
-    /// [`Self::dataframe`] refuses it.
+    /// [`Self::dataframe`] refuses it. Planning alone never takes effect: DataFusion runs DDL
+    /// and `SET` when the plan is executed.
     pub async fn logical_plan(&self, sql: &str) -> Result<LogicalPlan> {
         let plan = self.ctx.state().create_logical_plan(sql).await?;
-        read_only().verify_plan(&plan).map_err(refused_or_failed)?;
+        read_only()
+            .verify_plan(&plan)
+            .map_err(|refusal| match refusal.find_root() {
+                // "DDL not supported: CreateExternalTable", without "Error during planning: ".
+                DataFusionError::Plan(reason) => Error::Refused(reason.clone()),
+                other => Error::Refused(other.to_string()),
+            })?;
         Ok(plan)
     }
 
@@ -140,27 +145,13 @@ impl QueryEngine {
     }
 }
 
-/// What a statement may do: read. DataFusion checks the plan against these before it runs any
-/// of it (DDL and `SET` take effect while planning otherwise).
+/// What a statement may do: read. The plan is checked against these before it is executed
+/// (executing is what makes DDL and `SET` take effect).
 fn read_only() -> SQLOptions {
     SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false)
-}
-
-/// A planning error, as [`Error::Refused`] when the read-only check refused the statement.
-fn refused_or_failed(error: DataFusionError) -> Error {
-    match error.find_root() {
-        DataFusionError::Plan(message)
-            if message.starts_with("DDL not supported")
-                || message.starts_with("DML not supported")
-                || message.starts_with("Statement not supported") =>
-        {
-            Error::Refused(message.clone())
-        }
-        _ => Error::DataFusion(error),
-    }
 }
 
 /// A one-column string result, sorted.

@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod security;
 mod sql;
 mod sync;
 mod test_layout;

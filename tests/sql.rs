@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::cluster::{ADMIN_TOKEN, Cluster};
+use crate::common::psql::{psql, psql_command};
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::SchemaRef;
@@ -65,26 +66,6 @@ async fn arrow_answer(cluster: &Cluster, sql: &str) -> (SchemaRef, Vec<RecordBat
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
     (schema, batches)
-}
-
-/// Runs `sql` with the machine's `psql` (unaligned, tuples only); stdout, or the failure.
-fn psql(port: u16, sql: &str) -> Result<String, String> {
-    let output = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-U", "quarry", "-d", "quarry", "-X", "-A", "-t"])
-        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
-        .env("PGCONNECT_TIMEOUT", "10")
-        .output()
-        .expect("the psql binary (PostgreSQL's client) must be installed for this test");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
 }
 
 /// A cluster with two workers and a `tpch` catalog split finely enough that every table scan
@@ -473,9 +454,8 @@ async fn cancelled_queries_stop_their_worker_scans() {
     // 60 million rows: far longer than the test lets it run.
     let sql = "SELECT sum(l_quantity) FROM tpch.sf10.lineitem";
 
-    let psql = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-U", "quarry", "-d", "quarry", "-X", "-c", sql])
+    let psql = psql_command(port, "admin", Some(ADMIN_TOKEN))
+        .args(["-c", sql])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::common::cluster::{CLUSTER_SECRET, Cluster, Timings};
+use quarry_server::worker_identity::{WorkerKey, registration_message};
 use quarry_testing::TestDb;
 use serde_json::{Value, json};
 
@@ -170,10 +171,12 @@ async fn every_catalog_reaches_every_worker_through_deaths_restarts_alters_and_d
 async fn an_environment_variable_missing_on_one_worker_fails_the_catalog_there_only() {
     let db = TestDb::sqlite();
     // The coordinator validates with its own environment; each worker resolves in its own.
-    let mut cluster = Cluster::start_with(db.url(), Timings::default(), &[("TPCH_SPLITS", "4")]);
-    cluster.start_worker("w1", &[("TPCH_SPLITS", "4")]);
-    cluster.start_worker("w2", &[("TPCH_SPLITS", "4")]);
-    cluster.start_worker("w3", &[]);
+    let allow = ("QUARRY_ENV_ALLOW", "TPCH_SPLITS");
+    let mut cluster =
+        Cluster::start_with(db.url(), Timings::default(), &[("TPCH_SPLITS", "4"), allow]);
+    cluster.start_worker("w1", &[("TPCH_SPLITS", "4"), allow]);
+    cluster.start_worker("w2", &[("TPCH_SPLITS", "4"), allow]);
+    cluster.start_worker("w3", &[allow]);
     let tpch = cluster.upload_plugin("tpch").await;
     cluster
         .create_catalog("env", &tpch, json!({ "splits": "${ENV:TPCH_SPLITS}" }))
@@ -244,9 +247,14 @@ async fn a_failed_load_is_retried_until_it_succeeds() {
     let (present, missing) = (data.path().join("present"), data.path().join("later"));
     std::fs::create_dir(&present).unwrap();
     let present = present.to_str().unwrap();
-    let mut cluster = Cluster::start_with(db.url(), Timings::default(), &[("DATA_ROOT", present)]);
-    cluster.start_worker("w1", &[("DATA_ROOT", present)]);
-    cluster.start_worker("w2", &[("DATA_ROOT", missing.to_str().unwrap())]);
+    let allow = ("QUARRY_ENV_ALLOW", "DATA_*");
+    let mut cluster = Cluster::start_with(
+        db.url(),
+        Timings::default(),
+        &[("DATA_ROOT", present), allow],
+    );
+    cluster.start_worker("w1", &[("DATA_ROOT", present), allow]);
+    cluster.start_worker("w2", &[("DATA_ROOT", missing.to_str().unwrap()), allow]);
     let files = cluster.upload_plugin("files").await;
     let (status, body) = cluster
         .call(
@@ -367,13 +375,27 @@ async fn a_hung_worker_does_not_stall_the_others() {
             open.push(stream);
         }
     });
+    let key_dir = tempfile::tempdir().unwrap();
+    let key = WorkerKey::load_or_create(&key_dir.path().join("worker-key")).unwrap();
+    let address = format!("http://{hung_addr}");
+    let started_at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let signature = key.sign(&registration_message(
+        "hung",
+        &address,
+        started_at,
+        &key.public_key(),
+    ));
     let registered = reqwest::Client::new()
         .post(format!("{}/v1/workers", cluster.url()))
         .bearer_auth(CLUSTER_SECRET)
         .json(&json!({
             "id": "hung",
-            "address": format!("http://{hung_addr}"),
-            "started_at": "2026-01-01T00:00:00Z",
+            "address": address,
+            "started_at": started_at,
+            "public_key": key.public_key(),
+            "signature": signature,
         }))
         .send()
         .await

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::common::test_certificates::TestCertificates;
+
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 pub const CLUSTER_SECRET: &str = "e2e-cluster-secret";
 
@@ -124,7 +126,7 @@ impl Drop for Process {
     }
 }
 
-/// Copies a pipe into `output`; sends the first `listening on http://…` URL to `url`.
+/// Copies a pipe into `output`; sends the first `listening on http(s)://…` URL to `url`.
 fn drain(
     pipe: impl Read + Send + 'static,
     output: Arc<Mutex<String>>,
@@ -134,7 +136,7 @@ fn drain(
         let mut url = url;
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
-            if let Some(at) = line.find("listening on http://")
+            if let Some(at) = line.find("listening on http")
                 && let Some(tx) = url.take()
             {
                 let found = line[at + "listening on ".len()..].trim().to_owned();
@@ -179,6 +181,7 @@ pub struct Cluster {
     pub coordinator: Option<Process>,
     pub workers: BTreeMap<String, Process>,
     http: reqwest::Client,
+    tls: Option<TestCertificates>,
 }
 
 impl Cluster {
@@ -189,6 +192,28 @@ impl Cluster {
 
     /// Starts a coordinator with these timings and extra environment variables.
     pub fn start_with(database_url: &str, timings: Timings, env: &[(&str, &str)]) -> Cluster {
+        Cluster::launch(database_url, timings, env, false, None)
+    }
+
+    /// A coordinator (with the PostgreSQL port when `pg`, with TLS on both when `tls` is
+    /// given) started with these timings and extra environment variables.
+    fn launch(
+        database_url: &str,
+        timings: Timings,
+        env: &[(&str, &str)],
+        pg: bool,
+        tls: Option<TestCertificates>,
+    ) -> Cluster {
+        let http = match &tls {
+            None => reqwest::Client::new(),
+            Some(certificates) => reqwest::Client::builder()
+                .add_root_certificate(
+                    reqwest::Certificate::from_pem(&std::fs::read(&certificates.ca).unwrap())
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        };
         let mut cluster = Cluster {
             dir: tempfile::tempdir().unwrap(),
             database_url: database_url.to_owned(),
@@ -198,30 +223,54 @@ impl Cluster {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-            pg_port: None,
+            pg_port: pg.then(free_port),
             coordinator: None,
             workers: BTreeMap::new(),
-            http: reqwest::Client::new(),
+            http,
+            tls,
         };
         cluster.start_coordinator();
         cluster
     }
 
+    /// A coordinator serving HTTP and the PostgreSQL port over TLS with `certificates`; its
+    /// workers (started with [`Self::start_worker`]) serve TLS too, and every process trusts
+    /// the test CA.
+    pub fn start_with_tls(database_url: &str, certificates: TestCertificates) -> Cluster {
+        Cluster::launch(
+            database_url,
+            Timings::default(),
+            &[],
+            true,
+            Some(certificates),
+        )
+    }
+
+    /// The TLS files, for a TLS cluster.
+    pub fn certificates(&self) -> Option<&TestCertificates> {
+        self.tls.as_ref()
+    }
+
+    /// The TLS environment of every process of a TLS cluster.
+    fn tls_env(&self) -> Vec<(&'static str, String)> {
+        match &self.tls {
+            None => Vec::new(),
+            Some(certificates) => vec![
+                ("QUARRY_TLS_CERT", certificates.cert.display().to_string()),
+                ("QUARRY_TLS_KEY", certificates.key.display().to_string()),
+                ("QUARRY_TLS_CA", certificates.ca.display().to_string()),
+            ],
+        }
+    }
+
     /// Starts a coordinator that also serves the PostgreSQL wire protocol (see [`Self::pg_port`]).
     pub fn start_with_pg(database_url: &str) -> Cluster {
-        let mut cluster = Cluster {
-            dir: tempfile::tempdir().unwrap(),
-            database_url: database_url.to_owned(),
-            port: free_port(),
-            timings: Timings::default(),
-            coordinator_env: Vec::new(),
-            pg_port: Some(free_port()),
-            coordinator: None,
-            workers: BTreeMap::new(),
-            http: reqwest::Client::new(),
-        };
-        cluster.start_coordinator();
-        cluster
+        Cluster::start_with_pg_and(database_url, &[])
+    }
+
+    /// [`Self::start_with_pg`] with extra environment variables for the coordinator.
+    pub fn start_with_pg_and(database_url: &str, env: &[(&str, &str)]) -> Cluster {
+        Cluster::launch(database_url, Timings::default(), env, true, None)
     }
 
     /// The port psql connects to, when served.
@@ -235,7 +284,8 @@ impl Cluster {
 
     /// The coordinator's base URL; the same across restarts.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Starts the coordinator process (again) on the cluster's port, database and data dir.
@@ -259,6 +309,7 @@ impl Cluster {
             .env("QUARRY_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("QUARRY_CLUSTER_SECRET", CLUSTER_SECRET)
             .env("RUST_LOG", "info")
+            .envs(self.tls_env())
             .envs(self.coordinator_env.iter().map(|(k, v)| (k, v)));
         if let Some(pg_port) = self.pg_port {
             command.args(["--pg", &format!("127.0.0.1:{pg_port}")]);
@@ -277,6 +328,16 @@ impl Cluster {
         );
     }
 
+    /// Starts worker `id`, uploads the tpch plugin and creates a `tpch` catalog with default
+    /// properties, ready on that worker.
+    pub async fn with_ready_tpch_on(&mut self, id: &str) {
+        self.start_worker(id, &[]);
+        let tpch = self.upload_plugin("tpch").await;
+        self.create_catalog("tpch", &tpch, json!({})).await;
+        self.wait_for_catalog("tpch", 1, "ready", &[id], "loaded")
+            .await;
+    }
+
     /// Starts a worker `id` with its cache in the cluster's directory and extra environment.
     pub fn start_worker(&mut self, id: &str, env: &[(&str, &str)]) {
         assert!(!self.workers.contains_key(id), "worker {id} is running");
@@ -293,6 +354,7 @@ impl Cluster {
             .args(["--heartbeat-interval", self.timings.heartbeat_interval])
             .env("QUARRY_CLUSTER_SECRET", CLUSTER_SECRET)
             .env("RUST_LOG", "info")
+            .envs(self.tls_env())
             .envs(env.iter().copied());
         self.workers.insert(
             id.to_owned(),

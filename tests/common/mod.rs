@@ -4,3 +4,5 @@
 
 pub mod cli_helpers;
 pub mod cluster;
+pub mod psql;
+pub mod test_certificates;

@@ -73,11 +73,30 @@ impl ApiClient {
     /// A client for the coordinator at `base_url` (`http://127.0.0.1:8080`), sending `token` as
     /// the bearer token when there is one.
     pub fn new(base_url: &str, token: Option<String>) -> Result<ApiClient> {
-        let http = reqwest::Client::builder()
+        Self::with_tls_ca(base_url, token, None)
+    }
+
+    /// [`ApiClient::new`] trusting the CA certificates in `tls_ca` for an `https://` URL.
+    pub fn with_tls_ca(
+        base_url: &str,
+        token: Option<String>,
+        tls_ca: Option<&std::path::Path>,
+    ) -> Result<ApiClient> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(tls_ca.is_none())
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .context("cannot build the http client")?;
+            .timeout(Duration::from_secs(300));
+        if let Some(path) = tls_ca {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the TLS CA file {}", path.display()))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("TLS CA file {}", path.display()))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("cannot build the http client")?;
         Ok(ApiClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

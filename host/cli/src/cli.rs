@@ -61,6 +61,11 @@ pub struct GlobalArgs {
     )]
     pub token: Option<String>,
 
+    /// CA certificates (PEM) to trust when calling Quarry over https://: the admin commands'
+    /// --url, a coordinator's calls to its workers, a worker's to its coordinator
+    #[arg(long, global = true, env = "QUARRY_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
+
     /// How the admin commands print their results
     #[arg(
         long,
@@ -114,4 +119,9 @@ pub enum Command {
     /// Run SQL on the cluster: queries over `catalog.schema.table`, SHOW CATALOGS/SCHEMAS/TABLES,
     /// and CREATE/ALTER/DROP CATALOG
     Sql(SqlArgs),
+
+    /// Print the SCRAM-SHA-256 verifier of the password on standard input, for a user's
+    /// `password` in the `[[coordinator.users]]` of the configuration file:
+    /// `echo -n 'PASSWORD' | quarry hash-password`
+    HashPassword,
 }

@@ -11,9 +11,14 @@ use anyhow::Result;
 use quarry_server::coordinator::Coordinator;
 use serde::Deserialize;
 
+use quarry_server::coordinator::users::UserSpec;
+
+use crate::byte_size_value::ByteSizeValue;
 use crate::config_file::Environment;
 use crate::duration_value::DurationValue;
+use crate::env_allow_value::EnvAllowValue;
 use crate::sandbox_config::SandboxSettings;
+use crate::user_settings::UserSettings;
 
 /// The data directory when none is configured (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -75,6 +80,61 @@ pub struct CoordinatorSettings {
     #[arg(long = "no-push", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_push: Option<bool>,
 
+    /// TLS certificate chain (PEM) for this process's endpoints; needs --tls-key [default: plain TCP]
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) matching --tls-cert
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA certificates (PEM) trusted when calling other Quarry processes over https://. The
+    /// flag is the global `--tls-ca` (see `GlobalArgs`); here the file and the environment.
+    #[arg(skip)]
+    pub tls_ca: Option<PathBuf>,
+
+    /// An HTTP client must send a request's headers within this [default: 10s]
+    #[arg(long = "http-header-timeout", value_name = "DURATION")]
+    pub http_header_timeout: Option<DurationValue>,
+
+    /// Environment variables catalogs may read with ${ENV:NAME}: names and PREFIX* patterns,
+    /// comma-separated (QUARRY_* never) [default: none]
+    #[arg(long = "env-allow", value_name = "NAMES")]
+    pub env_allow: Option<EnvAllowValue>,
+
+    /// Longest SQL statement accepted, HTTP and PostgreSQL [default: 1MiB]
+    #[arg(long = "max-statement-size", value_name = "SIZE")]
+    pub max_statement_size: Option<ByteSizeValue>,
+
+    /// Memory one query's operators may hold (hash tables, sorts) before it fails [default: 2GiB]
+    #[arg(long = "query-memory", value_name = "SIZE")]
+    pub query_memory: Option<ByteSizeValue>,
+
+    /// A statement still running after this long fails [default: 30m]
+    #[arg(long = "statement-timeout", value_name = "DURATION")]
+    pub statement_timeout: Option<DurationValue>,
+
+    /// PostgreSQL connections served at once; more are refused [default: 100]
+    #[arg(long = "pg-max-connections", value_name = "N")]
+    pub pg_max_connections: Option<usize>,
+
+    /// A PostgreSQL client that has not logged in after this long is disconnected [default: 30s]
+    #[arg(long = "pg-startup-timeout", value_name = "DURATION")]
+    pub pg_startup_timeout: Option<DurationValue>,
+
+    /// A PostgreSQL session with no statement for this long is closed [default: 15m]
+    #[arg(long = "pg-idle-timeout", value_name = "DURATION")]
+    pub pg_idle_timeout: Option<DurationValue>,
+
+    /// SQL users (`[[coordinator.users]]`); the file only.
+    #[arg(skip)]
+    pub users: Option<Vec<UserSettings>>,
+
+    /// `users` with their verifiers, filled in by [`CoordinatorSettings::layered`].
+    #[arg(skip)]
+    #[serde(skip)]
+    pub resolved_users: Vec<UserSpec>,
+
     // Sandbox limits: flags, QUARRY_SANDBOX_*, and the file's top-level `[sandbox]` section
     // (copied here by `ConfigFile::parse`), never a key of `[coordinator]`.
     #[command(flatten)]
@@ -98,6 +158,19 @@ impl CoordinatorSettings {
             heartbeat_timeout: env.parse("QUARRY_HEARTBEAT_TIMEOUT")?,
             worker_request_timeout: env.parse("QUARRY_WORKER_REQUEST_TIMEOUT")?,
             no_push: env.flag("QUARRY_SYNC_NO_PUSH")?,
+            tls_cert: env.string("QUARRY_TLS_CERT").map(PathBuf::from),
+            tls_key: env.string("QUARRY_TLS_KEY").map(PathBuf::from),
+            tls_ca: env.string("QUARRY_TLS_CA").map(PathBuf::from),
+            http_header_timeout: env.parse("QUARRY_HTTP_HEADER_TIMEOUT")?,
+            env_allow: env.parse("QUARRY_ENV_ALLOW")?,
+            max_statement_size: env.parse("QUARRY_MAX_STATEMENT_SIZE")?,
+            query_memory: env.parse("QUARRY_QUERY_MEMORY")?,
+            statement_timeout: env.parse("QUARRY_STATEMENT_TIMEOUT")?,
+            pg_max_connections: env.parse("QUARRY_PG_MAX_CONNECTIONS")?,
+            pg_startup_timeout: env.parse("QUARRY_PG_STARTUP_TIMEOUT")?,
+            pg_idle_timeout: env.parse("QUARRY_PG_IDLE_TIMEOUT")?,
+            users: None,
+            resolved_users: Vec::new(),
             sandbox: SandboxSettings::from_env(env)?,
         })
     }
@@ -117,6 +190,19 @@ impl CoordinatorSettings {
             heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
             worker_request_timeout: self.worker_request_timeout.or(lower.worker_request_timeout),
             no_push: self.no_push.or(lower.no_push),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            tls_ca: self.tls_ca.or(lower.tls_ca),
+            http_header_timeout: self.http_header_timeout.or(lower.http_header_timeout),
+            env_allow: self.env_allow.or(lower.env_allow),
+            max_statement_size: self.max_statement_size.or(lower.max_statement_size),
+            query_memory: self.query_memory.or(lower.query_memory),
+            statement_timeout: self.statement_timeout.or(lower.statement_timeout),
+            pg_max_connections: self.pg_max_connections.or(lower.pg_max_connections),
+            pg_startup_timeout: self.pg_startup_timeout.or(lower.pg_startup_timeout),
+            pg_idle_timeout: self.pg_idle_timeout.or(lower.pg_idle_timeout),
+            users: self.users.or(lower.users),
+            resolved_users: Vec::new(),
             sandbox: self.sandbox.over(lower.sandbox),
         }
     }
@@ -127,8 +213,18 @@ impl CoordinatorSettings {
         env: &Environment,
         file: CoordinatorSettings,
     ) -> Result<CoordinatorSettings> {
-        let settings = flags.over(CoordinatorSettings::from_env(env)?).over(file);
+        let mut settings = flags.over(CoordinatorSettings::from_env(env)?).over(file);
         settings.sandbox.check()?;
+        settings.resolved_users = settings
+            .users
+            .iter()
+            .flatten()
+            .map(|user| user.resolve(env))
+            .collect::<Result<_>>()?;
+        crate::tls_pair::check(&settings.tls_cert, &settings.tls_key)?;
+        if settings.pg_max_connections == Some(0) {
+            anyhow::bail!("pg_max_connections must be at least 1");
+        }
         Ok(settings)
     }
 
@@ -166,6 +262,34 @@ impl CoordinatorSettings {
         if let Some(no_push) = self.no_push {
             config.sync_push = !no_push;
         }
+        if let Some(EnvAllowValue(list)) = self.env_allow {
+            config.env_allow = list;
+        }
+        config.tls = crate::tls_pair::files(self.tls_cert, self.tls_key);
+        config.tls_ca = self.tls_ca;
+        if let Some(DurationValue(timeout)) = self.http_header_timeout {
+            config.http_header_timeout = timeout;
+        }
+        let limits = &mut config.sql_limits;
+        if let Some(ByteSizeValue(size)) = self.query_memory {
+            limits.query_memory = Some(usize::try_from(size).unwrap_or(usize::MAX));
+        }
+        if let Some(ByteSizeValue(size)) = self.max_statement_size {
+            limits.max_statement_bytes = usize::try_from(size).unwrap_or(usize::MAX);
+        }
+        if let Some(DurationValue(timeout)) = self.statement_timeout {
+            limits.statement_timeout = timeout;
+        }
+        if let Some(connections) = self.pg_max_connections {
+            limits.pg_max_connections = connections;
+        }
+        if let Some(DurationValue(timeout)) = self.pg_startup_timeout {
+            limits.pg_startup_timeout = timeout;
+        }
+        if let Some(DurationValue(timeout)) = self.pg_idle_timeout {
+            limits.pg_idle_timeout = timeout;
+        }
+        config.users = self.resolved_users;
         self.sandbox.apply_to(&mut config.runtime);
         config
     }

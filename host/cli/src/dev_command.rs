@@ -346,10 +346,20 @@ fn ready_text(running: &Running, setup: &Setup) -> String {
     if let Some(pg) = &running.postgres
         && let Some((host, port)) = pg.rsplit_once(':')
     {
-        let _ = writeln!(text, "  psql -h {host} -p {port} -U quarry quarry");
+        // With a token, psql logs in as `admin` with the token as its password (SCRAM);
+        // without one, dev mode takes any user name on loopback, no password.
+        let (user, password) = if setup.token.is_some() {
+            ("admin", "PGPASSWORD=\"$QUARRY_ADMIN_TOKEN\" ")
+        } else {
+            ("quarry", "")
+        };
         let _ = writeln!(
             text,
-            "  psql -h {host} -p {port} -U quarry -c \"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\""
+            "  {password}psql -h {host} -p {port} -U {user} quarry"
+        );
+        let _ = writeln!(
+            text,
+            "  {password}psql -h {host} -p {port} -U {user} -c \"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\""
         );
     }
     let _ = writeln!(

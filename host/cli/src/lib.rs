@@ -18,11 +18,15 @@ pub mod coordinator_config;
 pub mod dev_command;
 pub mod dev_processes;
 pub mod duration_value;
+pub mod env_allow_value;
 pub mod logging;
 pub mod output;
+pub mod password_command;
 pub mod plugin_command;
 pub mod sandbox_config;
 pub mod sql_command;
+pub mod tls_pair;
+pub mod user_settings;
 pub mod worker_command;
 pub mod worker_config;
 
@@ -59,14 +63,18 @@ pub fn run() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let env = Environment::from_process();
     let global = cli.global;
-    let client = || ApiClient::new(&global.url, global.token.clone());
+    let client =
+        || ApiClient::with_tls_ca(&global.url, global.token.clone(), global.tls_ca.as_deref());
     match cli.command {
         Command::Dev(args) => dev_command::run(args, &global, &env).await,
-        Command::Coordinator(args) => {
+        Command::Coordinator(mut args) => {
+            // The global --tls-ca is this command's flag too.
+            args.settings.tls_ca = args.settings.tls_ca.or(global.tls_ca.clone());
             coordinator_command::run(args, &env).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker(args) => {
+        Command::Worker(mut args) => {
+            args.settings.tls_ca = args.settings.tls_ca.or(global.tls_ca.clone());
             worker_command::run(args, &env, client, global.output).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -76,6 +84,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Catalog(command) => {
             catalog_command::run(command, &client()?, global.output).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            println!(
+                "{}",
+                password_command::hash_password(std::io::stdin().lock())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql(args) => {

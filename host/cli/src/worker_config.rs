@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::config_file::Environment;
 use crate::duration_value::DurationValue;
+use crate::env_allow_value::EnvAllowValue;
 use crate::sandbox_config::SandboxSettings;
 
 // Every worker setting; `None` means "not set at this layer".
@@ -53,6 +54,28 @@ pub struct WorkerSettings {
     #[arg(long = "dev", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dev_mode: Option<bool>,
 
+    /// TLS certificate chain (PEM) for this process's endpoints; needs --tls-key [default: plain TCP]
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) matching --tls-cert
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA certificates (PEM) trusted when calling other Quarry processes over https://. The
+    /// flag is the global `--tls-ca` (see `GlobalArgs`); here the file and the environment.
+    #[arg(skip)]
+    pub tls_ca: Option<PathBuf>,
+
+    /// An HTTP client must send a request's headers within this [default: 10s]
+    #[arg(long = "http-header-timeout", value_name = "DURATION")]
+    pub http_header_timeout: Option<DurationValue>,
+
+    /// Environment variables catalogs may read with ${ENV:NAME}: names and PREFIX* patterns,
+    /// comma-separated (QUARRY_* never) [default: none]
+    #[arg(long = "env-allow", value_name = "NAMES")]
+    pub env_allow: Option<EnvAllowValue>,
+
     /// How many catalogs load at once while the worker syncs [default: 4]
     #[arg(long = "load-concurrency", value_name = "N")]
     pub load_concurrency: Option<usize>,
@@ -77,6 +100,11 @@ impl WorkerSettings {
             heartbeat_interval: env.parse("QUARRY_HEARTBEAT_INTERVAL")?,
             dev_mode: env.flag("QUARRY_DEV_MODE")?,
             load_concurrency: env.parse("QUARRY_WORKER_LOAD_CONCURRENCY")?,
+            tls_cert: env.string("QUARRY_TLS_CERT").map(PathBuf::from),
+            tls_key: env.string("QUARRY_TLS_KEY").map(PathBuf::from),
+            tls_ca: env.string("QUARRY_TLS_CA").map(PathBuf::from),
+            http_header_timeout: env.parse("QUARRY_HTTP_HEADER_TIMEOUT")?,
+            env_allow: env.parse("QUARRY_ENV_ALLOW")?,
             sandbox: SandboxSettings::from_env(env)?,
         })
     }
@@ -93,6 +121,11 @@ impl WorkerSettings {
             heartbeat_interval: self.heartbeat_interval.or(lower.heartbeat_interval),
             dev_mode: self.dev_mode.or(lower.dev_mode),
             load_concurrency: self.load_concurrency.or(lower.load_concurrency),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            tls_ca: self.tls_ca.or(lower.tls_ca),
+            http_header_timeout: self.http_header_timeout.or(lower.http_header_timeout),
+            env_allow: self.env_allow.or(lower.env_allow),
             sandbox: self.sandbox.over(lower.sandbox),
         }
     }
@@ -105,6 +138,7 @@ impl WorkerSettings {
     ) -> Result<WorkerSettings> {
         let settings = flags.over(WorkerSettings::from_env(env)?).over(file);
         settings.sandbox.check()?;
+        crate::tls_pair::check(&settings.tls_cert, &settings.tls_key)?;
         Ok(settings)
     }
 
@@ -131,6 +165,14 @@ impl WorkerSettings {
         }
         if let Some(concurrency) = self.load_concurrency {
             config.load_concurrency = concurrency;
+        }
+        if let Some(EnvAllowValue(list)) = self.env_allow {
+            config.env_allow = list;
+        }
+        config.tls = crate::tls_pair::files(self.tls_cert, self.tls_key);
+        config.tls_ca = self.tls_ca;
+        if let Some(DurationValue(timeout)) = self.http_header_timeout {
+            config.http_header_timeout = timeout;
         }
         self.sandbox.apply_to(&mut config.runtime);
         config

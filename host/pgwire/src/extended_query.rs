@@ -42,7 +42,7 @@ impl ExtendedQueryHandler for QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = Self::session(&*client);
+        let session = self.session(&*client);
         let params = decode_parameters(portal).map_err(|error| error.into_pgwire())?;
         execute_statement(
             self.runner.as_ref(),

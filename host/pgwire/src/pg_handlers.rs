@@ -1,4 +1,6 @@
-//! The set of pgwire handlers one Quarry pg endpoint serves connections with.
+//! The pgwire handlers one connection is served with: its own startup handler and query
+//! handler (they know the connection's [`ConnectionActivity`]), over what the endpoint's
+//! connections share.
 
 use std::sync::Arc;
 
@@ -9,10 +11,21 @@ use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 
 use crate::StatementRunner;
 use crate::cancel_registry::CancelRegistry;
+use crate::connection_activity::ConnectionActivity;
 use crate::query_handler::QueryHandler;
-use crate::session_startup::SessionStartup;
+use crate::query_parser::PreparedStatementParser;
+use crate::session_startup::{Login, SessionStartup};
 
-/// Shared by all connections of one [`serve`](crate::serve) call.
+/// What every connection of one endpoint shares.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) runner: Arc<dyn StatementRunner>,
+    pub(crate) parser: Arc<PreparedStatementParser>,
+    pub(crate) cancels: Arc<CancelRegistry>,
+    pub(crate) login: Arc<Login>,
+}
+
+/// One connection's handlers.
 #[derive(Debug)]
 pub(crate) struct PgHandlers {
     queries: Arc<QueryHandler>,
@@ -21,12 +34,19 @@ pub(crate) struct PgHandlers {
 }
 
 impl PgHandlers {
-    pub(crate) fn new(runner: Arc<dyn StatementRunner>) -> Self {
-        let cancels = Arc::new(CancelRegistry::default());
+    pub(crate) fn new(endpoint: &Endpoint, activity: Arc<ConnectionActivity>) -> Self {
         Self {
-            queries: Arc::new(QueryHandler::new(runner)),
-            startup: Arc::new(SessionStartup::new(cancels.clone())),
-            cancels,
+            queries: Arc::new(QueryHandler {
+                runner: endpoint.runner.clone(),
+                parser: endpoint.parser.clone(),
+                activity: activity.clone(),
+            }),
+            startup: Arc::new(SessionStartup::new(
+                endpoint.cancels.clone(),
+                endpoint.login.clone(),
+                activity,
+            )),
+            cancels: endpoint.cancels.clone(),
         }
     }
 }

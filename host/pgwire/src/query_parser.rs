@@ -12,7 +12,9 @@ use pgwire::api::{ClientInfo, Type};
 use pgwire::error::PgWireResult;
 
 use crate::StatementRunner;
+use crate::StatementSession;
 use crate::pg_type::PgKind;
+use crate::query_handler::session_user;
 use crate::row_encoder::row_description;
 use crate::session_settings::SessionSettings;
 use crate::session_statement::SessionStatement;
@@ -58,7 +60,13 @@ impl QueryParser for PreparedStatementParser {
             Some(statement) => (statement.schema(), Vec::new()),
             None => self
                 .runner
-                .describe(sql)
+                .describe(
+                    &StatementSession {
+                        user: session_user(client),
+                        engine_settings: settings.engine_settings(),
+                    },
+                    sql,
+                )
                 .await
                 .map_err(|error| error.into_pgwire())?,
         };

@@ -1,11 +1,16 @@
 //! The PostgreSQL settings of one session, as `SET` changes them and `SHOW` reads them.
 //!
-//! They are bookkeeping for clients, not engine configuration: drivers set and read them on
+//! Most are bookkeeping for clients, not engine configuration: drivers set and read them on
 //! connect (`extra_float_digits`, `DateStyle`, `transaction_isolation`, …) and expect sensible
-//! answers. Results are always sent in UTC with ISO dates whatever is set here.
+//! answers. Results are always sent in UTC with ISO dates whatever is set here. The exception is
+//! `datafusion.…` settings, which the runner checks and applies to this session's statements.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// Settings of the engine rather than of PostgreSQL: kept per session, checked by the runner,
+/// and handed to it with every statement.
+pub(crate) const ENGINE_PREFIX: &str = "datafusion.";
 
 /// The `server_version` reported at startup and by `SHOW server_version`.
 pub(crate) const SERVER_VERSION: &str = "16.6";
@@ -73,6 +78,23 @@ impl SessionSettings {
         if let Ok(mut values) = self.values.lock() {
             values.insert(name.to_ascii_lowercase(), value.to_owned());
         }
+    }
+
+    /// The engine settings (`datafusion.…`) set in this session, by name.
+    pub(crate) fn engine_settings(&self) -> Vec<(String, String)> {
+        let mut settings: Vec<(String, String)> = self
+            .values
+            .lock()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter(|(name, _)| name.starts_with(ENGINE_PREFIX))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        settings.sort();
+        settings
     }
 
     /// `RESET name`, or `RESET ALL` with `None`.

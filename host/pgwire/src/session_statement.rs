@@ -6,8 +6,10 @@
 //! … and anything set in the session) and `SHOW TRANSACTION ISOLATION LEVEL`,
 //! `BEGIN`/`START TRANSACTION`/`COMMIT`/`END`/`ROLLBACK`/`ABORT` (accepted; Quarry is read-only
 //! so there is nothing to commit), `DISCARD ALL`, `DEALLOCATE …`, and `select version()`.
-//! `SET`/`SHOW` of `datafusion.*` options, `SHOW ALL` and other `SHOW`s go to the runner, whose
-//! engine refuses `SET` (a DataFusion setting is shared by every session).
+//! `SET datafusion.…` is recorded for the session once the runner accepts the setting
+//! ([`StatementRunner::check_setting`](crate::StatementRunner::check_setting)); the session's
+//! statements then run with it. `SHOW` of a `datafusion.…` option not set in the session,
+//! `SHOW ALL` and other `SHOW`s go to the runner.
 
 use std::sync::Arc;
 
@@ -150,7 +152,7 @@ fn recognize_set(sql: &str) -> Option<SessionStatement> {
         };
         (name, value.trim())
     };
-    if name.is_empty() || name.starts_with("datafusion.") {
+    if name.is_empty() {
         return None;
     }
     let value = value
@@ -208,7 +210,13 @@ mod tests {
             recognize("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"),
             Some(SessionStatement::SetIgnored)
         );
-        assert_eq!(recognize("SET datafusion.execution.batch_size = 10"), None);
+        assert_eq!(
+            recognize("SET datafusion.execution.batch_size = 10"),
+            Some(SessionStatement::Set {
+                name: "datafusion.execution.batch_size".into(),
+                value: "10".into()
+            })
+        );
         assert_eq!(
             recognize("SHOW TRANSACTION ISOLATION LEVEL"),
             Some(SessionStatement::Show("transaction_isolation".into()))

@@ -26,7 +26,7 @@ impl SimpleQueryHandler for QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = Self::session(&*client);
+        let session = self.session(&*client);
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             let response = execute_statement(

@@ -20,8 +20,12 @@ pub enum StatementErrorCode {
     Conflict,
     /// The statement uses something Quarry does not support (`0A000`).
     NotSupported,
-    /// The query was cancelled (`57014`).
+    /// The query was cancelled, or ran past the statement timeout (`57014`).
     Cancelled,
+    /// The session's user may not run this statement (`42501`).
+    PermissionDenied,
+    /// The statement is over a size limit (`54000`).
+    LimitExceeded,
     /// Anything else (`XX000`).
     Internal,
 }
@@ -38,6 +42,8 @@ impl StatementErrorCode {
             Self::Conflict => "42710",
             Self::NotSupported => "0A000",
             Self::Cancelled => "57014",
+            Self::PermissionDenied => "42501",
+            Self::LimitExceeded => "54000",
             Self::Internal => "XX000",
         }
     }
@@ -72,6 +78,11 @@ impl StatementError {
             }
             DataFusionError::Plan(..) => StatementErrorCode::InvalidInput,
             DataFusionError::NotImplemented(..) => StatementErrorCode::NotSupported,
+            DataFusionError::Execution(message)
+                if message.starts_with("canceling statement due to statement timeout") =>
+            {
+                StatementErrorCode::Cancelled
+            }
             DataFusionError::Configuration(..) => StatementErrorCode::InvalidParameter,
             _ => StatementErrorCode::Internal,
         };

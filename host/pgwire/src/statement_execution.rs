@@ -22,16 +22,31 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
 use crate::cancel_registry::{CancelWatch, SessionCancel};
+use crate::connection_activity::{ConnectionActivity, StatementGuard};
 use crate::row_encoder::{RowEncoder, row_description};
-use crate::session_settings::SessionSettings;
+use crate::session_settings::{ENGINE_PREFIX, SessionSettings};
 use crate::session_statement::{SessionOutcome, SessionStatement};
-use crate::{StatementError, StatementErrorCode, StatementRunner};
+use crate::{StatementError, StatementErrorCode, StatementRunner, StatementSession};
 
 /// What a statement needs from its session.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionState {
+    /// The logged-in user statements run as.
+    pub(crate) user: String,
     pub(crate) cancel: Arc<SessionCancel>,
     pub(crate) settings: Arc<SessionSettings>,
+    /// Busy while a statement runs, so the idle timeout does not close the connection.
+    pub(crate) activity: Arc<ConnectionActivity>,
+}
+
+impl SessionState {
+    /// What the runner is told about the session, as it is now.
+    pub(crate) fn statement_session(&self) -> StatementSession {
+        StatementSession {
+            user: self.user.clone(),
+            engine_settings: self.settings.engine_settings(),
+        }
+    }
 }
 
 /// Runs `sql` and answers how the client should be told about it. `format` is the result
@@ -44,12 +59,17 @@ pub(crate) async fn execute_statement(
     format: &Format,
 ) -> Result<Response, StatementError> {
     if let Some(statement) = SessionStatement::recognize(sql, &session.settings) {
+        if let SessionStatement::Set { name, value } = &statement
+            && name.starts_with(ENGINE_PREFIX)
+        {
+            runner.check_setting(name, value)?;
+        }
         return Ok(match statement.answer(&session.settings) {
             SessionOutcome::Rows(batch) => {
                 let schema = batch.schema();
                 let batches = stream::iter([Ok(batch)]);
                 let stream = Box::pin(RecordBatchStreamAdapter::new(schema, batches));
-                query_response(stream, format, session.cancel.watch())
+                query_response(stream, format, session.cancel.watch(), None)
             }
             SessionOutcome::Command(tag) => Response::Execution(Tag::new(tag)),
             SessionOutcome::TransactionStart => Response::TransactionStart(Tag::new("BEGIN")),
@@ -57,11 +77,13 @@ pub(crate) async fn execute_statement(
         });
     }
 
+    let busy = session.activity.statement();
     let mut watch = session.cancel.watch();
+    let statement_session = session.statement_session();
     let stream = tokio::select! {
         biased;
         () = watch.cancelled() => return Err(cancelled()),
-        stream = runner.run(sql, params) => stream?,
+        stream = runner.run(&statement_session, sql, params) => stream?,
     };
     let schema = stream.schema();
     if schema.fields().is_empty() {
@@ -92,20 +114,23 @@ pub(crate) async fn execute_statement(
             tag
         }));
     }
-    Ok(query_response(stream, format, watch))
+    Ok(query_response(stream, format, watch, Some(busy)))
 }
 
+/// `busy` is held until the last row is sent or the rows are dropped.
 fn query_response(
     stream: SendableRecordBatchStream,
     format: &Format,
     watch: CancelWatch,
+    busy: Option<StatementGuard>,
 ) -> Response {
     let fields = Arc::new(row_description(&stream.schema(), format));
     let encoder = RowEncoder::new(fields);
-    Response::Query(QueryResponse::new(
-        encoder.fields(),
-        data_rows(stream, encoder, watch),
-    ))
+    let row_fields = encoder.fields();
+    let rows = data_rows(stream, encoder, watch).inspect(move |_| {
+        let _ = &busy;
+    });
+    Response::Query(QueryResponse::new(row_fields, rows))
 }
 
 /// The rows of `stream`, ending early (and dropping the stream) on error or cancel.

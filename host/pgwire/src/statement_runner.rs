@@ -4,7 +4,7 @@ use arrow_schema::{DataType, SchemaRef};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::scalar::ScalarValue;
 
-use crate::StatementError;
+use crate::{StatementError, StatementErrorCode};
 
 /// Runs statements for a PostgreSQL session. Implemented by the coordinator, which routes
 /// `CREATE/ALTER/DROP CATALOG` itself and sends the rest to DataFusion.
@@ -16,7 +16,8 @@ use crate::StatementError;
 /// the client disconnects or sends a CancelRequest, so dropping it must cancel the query.
 #[async_trait::async_trait]
 pub trait StatementRunner: Send + Sync + std::fmt::Debug + 'static {
-    /// Plans and runs one SQL statement. `params` are the values of `$1`, `$2`, … for the
+    /// Plans and runs one SQL statement in `session`: as its logged-in user (what the user may
+    /// run is the runner's decision), with its engine settings. `params` are the values of `$1`, `$2`, … for the
     /// extended protocol (already decoded to the parameter types [`describe`] reported, or
     /// `Utf8` when it reported none) and empty for the simple protocol.
     ///
@@ -26,6 +27,7 @@ pub trait StatementRunner: Send + Sync + std::fmt::Debug + 'static {
     /// [`describe`]: StatementRunner::describe
     async fn run(
         &self,
+        session: &StatementSession,
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<SendableRecordBatchStream, StatementError>;
@@ -36,6 +38,26 @@ pub trait StatementRunner: Send + Sync + std::fmt::Debug + 'static {
     /// client at Parse time, as PostgreSQL does.
     async fn describe(
         &self,
+        session: &StatementSession,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), StatementError>;
+
+    /// Whether a session may `SET name = value` for an engine setting (`datafusion.…`); the
+    /// setting then applies to that session's statements only. By default none may.
+    fn check_setting(&self, name: &str, _value: &str) -> Result<(), StatementError> {
+        Err(StatementError::new(
+            StatementErrorCode::NotSupported,
+            format!("setting \"{name}\" cannot be changed"),
+        ))
+    }
+}
+
+/// The session a statement runs in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementSession {
+    /// The logged-in user.
+    pub user: String,
+    /// The session's engine settings (`SET datafusion.… = …`), each accepted by
+    /// [`StatementRunner::check_setting`] when it was set.
+    pub engine_settings: Vec<(String, String)>,
 }

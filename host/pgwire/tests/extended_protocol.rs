@@ -4,20 +4,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::start_server;
+use crate::common::{connect, start_server};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-async fn connect(port: u16) -> Client {
-    let (client, connection) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=quarry dbname=quarry"),
-        NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(connection);
-    client
-}
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 #[tokio::test]
 async fn typed_rows_with_a_parameter() {

@@ -9,5 +9,7 @@
 
 mod common;
 
+mod authentication;
 mod extended_protocol;
 mod psql;
+mod session_settings;

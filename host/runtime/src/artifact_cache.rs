@@ -7,17 +7,26 @@
 //!
 //! Deserializing an artifact is `unsafe` in wasmtime: the bytes are trusted to be machine code
 //! wasmtime produced. So every artifact file starts with a header holding an HMAC-SHA256 of the
-//! artifact under a key only this host (and its own coordinator, if it is handed the same key)
-//! knows. A truncated, corrupted or foreign file fails the check, is deleted, and the component
-//! is compiled again. Files are written to a temporary name and renamed into place, so a reader
-//! never sees half a file.
+//! artifact under a key only this host knows (`artifact.key`). A truncated, corrupted or foreign
+//! file fails the check, is deleted, and the component is compiled again. Files are written to
+//! a temporary name and renamed into place, so a reader never sees half a file.
+//!
+//! Artifacts move between hosts (a coordinator handing its compiled code to its workers) as a
+//! *bundle* signed with the sending host's Ed25519 key (`artifact-signing.pk8`). A host installs
+//! a bundle only when the signature is one of the public keys it was told to trust
+//! ([`ArtifactCache::trust`]), then keeps it under its own HMAC like code it compiled. A worker
+//! holds no key its peers trust, so it cannot mint machine code for them.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::RwLock;
+
 use hmac::{Hmac, Mac};
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -33,6 +42,11 @@ const TAG_LEN: usize = 32;
 const HEADER_LEN: usize = MAGIC.len() + TAG_LEN;
 /// Name of the key file inside the cache directory.
 const KEY_FILE: &str = "artifact.key";
+/// First bytes of a bundle: an artifact signed for another host.
+const BUNDLE_MAGIC: &[u8; 16] = b"QUARRY-BUNDLE\x00\x00\x01";
+const SIGNATURE_LEN: usize = 64;
+/// Name of the Ed25519 key (PKCS#8) that signs bundles, inside the cache directory.
+const SIGNING_KEY_FILE: &str = "artifact-signing.pk8";
 
 /// Counters of where compiled code came from; tests assert on these instead of timing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,34 +86,71 @@ impl Counters {
 }
 
 /// The on-disk level of the cache (or none, when no directory is configured).
-#[derive(Debug)]
 pub struct ArtifactCache {
     dir: Option<PathBuf>,
     key: [u8; 32],
+    /// Signs the bundles this host hands out.
+    signing: Ed25519KeyPair,
+    /// Public keys whose bundles this host installs.
+    trusted: RwLock<Vec<[u8; 32]>>,
     compat: String,
     pub(crate) counters: Counters,
 }
 
+impl std::fmt::Debug for ArtifactCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArtifactCache")
+            .field("dir", &self.dir)
+            .field("compat", &self.compat)
+            .field(
+                "signing_key",
+                &hex::encode(self.signing.public_key().as_ref()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl ArtifactCache {
-    /// Opens the cache in `dir` (created if missing). The signing key is `key` when given (a
-    /// cluster-wide key lets a coordinator hand precompiled artifacts to its workers), else
-    /// the one stored in `dir/artifact.key`, created on first use.
-    pub fn open(engine: &Engine, dir: Option<PathBuf>, key: Option<[u8; 32]>) -> Result<Self> {
+    /// Opens the cache in `dir` (created if missing), with this host's keys from it (created
+    /// on first use; without a directory, keys that last as long as the process), trusting
+    /// bundles signed by `trusted` public keys.
+    pub fn open(engine: &Engine, dir: Option<PathBuf>, trusted: Vec<[u8; 32]>) -> Result<Self> {
         let compat = compatibility_hash(engine);
         if let Some(dir) = &dir {
             fs::create_dir_all(dir).map_err(|e| cache_error(dir, "cannot create", &e))?;
         }
-        let key = match (&dir, key) {
-            (_, Some(key)) => key,
-            (Some(dir), None) => load_or_create_key(dir)?,
-            (None, None) => random_key()?,
+        let key = match &dir {
+            Some(dir) => load_or_create_key(dir)?,
+            None => random_key()?,
+        };
+        let signing = match &dir {
+            Some(dir) => load_or_create_signing_key(dir)?,
+            None => new_signing_key()?,
         };
         Ok(ArtifactCache {
             dir,
             key,
+            signing,
+            trusted: RwLock::new(trusted),
             compat,
             counters: Counters::default(),
         })
+    }
+
+    /// The public half of the key this host signs bundles with.
+    pub fn signing_public_key(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(self.signing.public_key().as_ref());
+        key
+    }
+
+    /// Installs bundles signed by `public_key` from now on.
+    pub fn trust(&self, public_key: [u8; 32]) {
+        if let Ok(mut trusted) = self.trusted.write()
+            && !trusted.contains(&public_key)
+        {
+            trusted.push(public_key);
+        }
     }
 
     /// The engine compatibility hash artifacts here are built for.
@@ -151,26 +202,36 @@ impl ArtifactCache {
         Ok(component)
     }
 
-    /// The signed artifact file of a component, as stored (header and all), for handing to
-    /// another host that shares the key (a coordinator serving its workers).
+    /// A bundle of a component's compiled artifact, signed with this host's Ed25519 key, for
+    /// a host that trusts it (a coordinator serving its workers).
     pub fn read_signed(&self, sha256: &str) -> Option<Vec<u8>> {
         let path = self.artifact_path(sha256)?;
         let file = fs::read(path).ok()?;
-        self.verify(sha256, &file)?;
-        Some(file)
+        let artifact = self.verify(sha256, &file)?;
+        let signature = self
+            .signing
+            .sign(&bundle_message(sha256, &self.compat, artifact));
+        let mut bundle = Vec::with_capacity(BUNDLE_MAGIC.len() + SIGNATURE_LEN + artifact.len());
+        bundle.extend_from_slice(BUNDLE_MAGIC);
+        bundle.extend_from_slice(signature.as_ref());
+        bundle.extend_from_slice(artifact);
+        Some(bundle)
     }
 
-    /// Stores a signed artifact file received from another host, after checking its MAC under
-    /// this host's key; the next load of that component deserializes it instead of compiling.
-    pub fn install_signed(&self, sha256: &str, file: &[u8]) -> Result<()> {
+    /// Stores a bundle received from another host after checking its signature against the
+    /// trusted keys; the next load of that component deserializes it instead of compiling.
+    pub fn install_signed(&self, sha256: &str, bundle: &[u8]) -> Result<()> {
         let path = self.artifact_path(sha256).ok_or_else(|| Error::Cache {
             path: String::new(),
             message: "no cache directory configured".into(),
         })?;
-        let artifact = self.verify(sha256, file).ok_or_else(|| Error::Cache {
-            path: path.display().to_string(),
-            message: "the artifact is not signed with this host's key (or is corrupt)".into(),
-        })?;
+        let artifact = self
+            .verify_bundle(sha256, bundle)
+            .ok_or_else(|| Error::Cache {
+                path: path.display().to_string(),
+                message: "the artifact is not signed by a key this host trusts (or is corrupt)"
+                    .into(),
+            })?;
         self.write_artifact(sha256, &path, artifact)
             .map_err(|e| cache_error(&path, "cannot write artifact", &e))?;
         self.counters.disk_writes.fetch_add(1, Ordering::Relaxed);
@@ -193,8 +254,8 @@ impl ArtifactCache {
             return None;
         };
         // SAFETY: `Component::deserialize` trusts its input to be an artifact wasmtime
-        // produced. `verify` has just checked an HMAC-SHA256, under a key only this host (and
-        // its coordinator) holds, over exactly these bytes, which we read into memory before
+        // produced. `verify` has just checked an HMAC-SHA256, under a key only this host
+        // holds, over exactly these bytes, which we read into memory before
         // checking, so the file cannot change between the check and this call. The artifact
         // was therefore written by `write_artifact` from `Component::serialize` of an engine
         // with the same compatibility hash (part of both the file name and the MAC input).
@@ -236,6 +297,27 @@ impl ArtifactCache {
         Some(artifact)
     }
 
+    /// The artifact inside `bundle` when a trusted key signed it for this component and this
+    /// engine.
+    fn verify_bundle<'a>(&self, sha256: &str, bundle: &'a [u8]) -> Option<&'a [u8]> {
+        if bundle.len() < BUNDLE_MAGIC.len() + SIGNATURE_LEN
+            || &bundle[..BUNDLE_MAGIC.len()] != BUNDLE_MAGIC
+        {
+            return None;
+        }
+        let (signature, artifact) = bundle[BUNDLE_MAGIC.len()..].split_at(SIGNATURE_LEN);
+        let message = bundle_message(sha256, &self.compat, artifact);
+        let trusted = self.trusted.read().ok()?;
+        trusted
+            .iter()
+            .any(|key| {
+                UnparsedPublicKey::new(&ED25519, key)
+                    .verify(&message, signature)
+                    .is_ok()
+            })
+            .then_some(artifact)
+    }
+
     /// Writes header + artifact to a temporary file in the same directory, then renames it
     /// into place (atomic on one filesystem).
     fn write_artifact(&self, sha256: &str, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
@@ -272,6 +354,63 @@ fn cache_error(path: &Path, what: &str, e: &dyn std::fmt::Display) -> Error {
     }
 }
 
+/// What a bundle's signature covers: the component, the engine it was compiled for, the code.
+fn bundle_message(sha256: &str, compat: &str, artifact: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(sha256.len() + compat.len() + artifact.len() + 32);
+    message.extend_from_slice(b"quarry artifact bundle v1\0");
+    message.extend_from_slice(sha256.as_bytes());
+    message.push(0);
+    message.extend_from_slice(compat.as_bytes());
+    message.push(0);
+    message.extend_from_slice(artifact);
+    message
+}
+
+fn new_signing_key_document() -> Result<Vec<u8>> {
+    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .map(|document| document.as_ref().to_vec())
+        .map_err(|_| Error::Internal("cannot generate an Ed25519 key".into()))
+}
+
+fn new_signing_key() -> Result<Ed25519KeyPair> {
+    Ed25519KeyPair::from_pkcs8(&new_signing_key_document()?)
+        .map_err(|_| Error::Internal("a new Ed25519 key does not parse".into()))
+}
+
+/// Reads `dir/artifact-signing.pk8`, or creates it (readable by this user only).
+fn load_or_create_signing_key(dir: &Path) -> Result<Ed25519KeyPair> {
+    let path = dir.join(SIGNING_KEY_FILE);
+    if let Ok(bytes) = fs::read(&path) {
+        if let Ok(pair) = Ed25519KeyPair::from_pkcs8(&bytes) {
+            return Ok(pair);
+        }
+        tracing::warn!(path = %path.display(), "artifact signing key does not parse; replacing it");
+    }
+    let document = new_signing_key_document()?;
+    write_owner_only(dir, SIGNING_KEY_FILE, &document)
+        .map_err(|e| cache_error(&path, "cannot write artifact signing key", &e))?;
+    let bytes =
+        fs::read(&path).map_err(|e| cache_error(&path, "cannot read artifact signing key", &e))?;
+    Ed25519KeyPair::from_pkcs8(&bytes)
+        .map_err(|_| cache_error(&path, "artifact signing key", &"does not parse"))
+}
+
+/// Writes `dir/name` through a temporary file with mode 0600, renamed into place.
+fn write_owner_only(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp-{}-{}", std::process::id(), unique()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, dir.join(name))
+}
+
 fn random_key() -> Result<[u8; 32]> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
@@ -290,25 +429,8 @@ fn load_or_create_key(dir: &Path) -> Result<[u8; 32]> {
         tracing::warn!(path = %path.display(), "artifact key has the wrong length; replacing it");
     }
     let key = random_key()?;
-    let tmp = dir.join(format!(
-        "{KEY_FILE}.tmp-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp)?;
-        f.write_all(&key)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)
-    };
-    write().map_err(|e| cache_error(&path, "cannot write artifact key", &e))?;
+    write_owner_only(dir, KEY_FILE, &key)
+        .map_err(|e| cache_error(&path, "cannot write artifact key", &e))?;
     let bytes = fs::read(&path).map_err(|e| cache_error(&path, "cannot read artifact key", &e))?;
     <[u8; 32]>::try_from(bytes.as_slice())
         .map_err(|_| cache_error(&path, "artifact key", &"wrong length"))

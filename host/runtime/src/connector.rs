@@ -119,7 +119,14 @@ impl Connector {
                 b.quarry_connector_source()
                     .call_validate(store, &properties)
             })?;
-            Ok(issues.into_iter().map(Into::into).collect())
+            Ok(issues
+                .into_iter()
+                .map(|issue| {
+                    let mut issue: ConfigIssue = issue.into();
+                    issue.message = ctx.scrubber.scrub(&issue.message);
+                    issue
+                })
+                .collect())
         })
         .await
     }
@@ -297,12 +304,14 @@ impl Connector {
                     ctx,
                     &state.grants,
                     state.properties.clone(),
-                )?,
+                )
+                .map_err(|e| e.scrubbed(&ctx.scrubber))?,
             };
             let result = f(&mut instance, ctx);
             match result {
                 Ok(r) => Ok((instance, r)),
                 Err(e) => {
+                    let e = e.scrubbed(&ctx.scrubber);
                     if e.poisons_instance() {
                         tracing::warn!(
                             catalog = %ctx.at.catalog,
@@ -398,7 +407,8 @@ impl SplitScan {
                         call: "split-reader.next",
                         reason,
                     }),
-            });
+            })
+            .map_err(|e| e.scrubbed(&ctx.scrubber));
         match &outcome {
             Ok(Step::Batch(_)) => {}
             Ok(Step::End) => self.finish(true),

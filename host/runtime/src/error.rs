@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::secret_scrubber::SecretScrubber;
 use crate::types::ConnectorErrorKind;
 
 /// `Result` with the runtime's [`Error`].
@@ -183,6 +184,46 @@ impl Error {
                 | Error::MemoryLimit { .. }
                 | Error::StackOverflow { .. }
         )
+    }
+
+    /// The error with every secret of `scrubber` removed from the text a plugin could have
+    /// put in it (trap messages quote its stderr; connector errors, instantiation errors and
+    /// invalid-output reasons may echo its properties).
+    pub fn scrubbed(self, scrubber: &SecretScrubber) -> Error {
+        if scrubber.is_empty() {
+            return self;
+        }
+        match self {
+            Error::Trap { at, call, message } => Error::Trap {
+                at,
+                call,
+                message: scrubber.scrub(&message),
+            },
+            Error::Connector { at, kind, message } => Error::Connector {
+                at,
+                kind,
+                message: scrubber.scrub(&message),
+            },
+            Error::InvalidOutput { at, call, reason } => Error::InvalidOutput {
+                at,
+                call,
+                reason: scrubber.scrub(&reason),
+            },
+            Error::Instantiate { at, message } => Error::Instantiate {
+                at,
+                message: scrubber.scrub(&message),
+            },
+            Error::InvalidRequest { at, message } => Error::InvalidRequest {
+                at,
+                message: scrubber.scrub(&message),
+            },
+            Error::InvalidCatalog { catalog, message } => Error::InvalidCatalog {
+                catalog,
+                message: scrubber.scrub(&message),
+            },
+            Error::Internal(message) => Error::Internal(scrubber.scrub(&message)),
+            other => other,
+        }
     }
 
     /// True when the error came from the plugin misbehaving (trap, limit, invalid output), so

@@ -24,6 +24,8 @@ pub(crate) struct CallContext {
     pub limits: SandboxLimits,
     pub deadline_ticks: u64,
     pub max_wasm_stack: usize,
+    /// The catalog's secret values, scrubbed from the plugin's errors and log lines.
+    pub scrubber: crate::secret_scrubber::SecretScrubber,
 }
 
 /// One live instance of a plugin, in its own store.
@@ -54,8 +56,12 @@ impl Instance {
         grants: &Grants,
         properties: Vec<(String, String)>,
     ) -> Result<Self> {
-        let log =
-            crate::plugin_log::PluginLog::new(&ctx.at.catalog, &ctx.at.plugin, ctx.limits.log_rate);
+        let log = crate::plugin_log::PluginLog::new(
+            &ctx.at.catalog,
+            &ctx.at.plugin,
+            ctx.limits.log_rate,
+            ctx.scrubber.clone(),
+        );
         let state = StoreState::new(&ctx.limits, grants, log)?;
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

@@ -34,6 +34,7 @@ pub mod instance_pool;
 pub mod plugin_log;
 pub mod runtime;
 pub mod sandbox;
+pub mod secret_scrubber;
 pub mod types;
 
 pub use artifact_cache::CacheStats;
@@ -44,6 +45,7 @@ pub use error::{At, ByteSize, Error, Result};
 pub use plugin_log::LogRate;
 pub use runtime::{CatalogConfig, Plugin, PluginInfo, Runtime, RuntimeConfig};
 pub use sandbox::{Grants, HostPattern, SandboxLimits};
+pub use secret_scrubber::SecretScrubber;
 pub use types::{
     Column, CompareOp, ConfigField, ConfigIssue, ConnectorErrorKind, ConnectorSpec, DataType,
     Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split, TableSchema,

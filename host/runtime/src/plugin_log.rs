@@ -15,6 +15,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 use crate::bindings::v0_1_0::quarry::connector::logging::Level;
+use crate::secret_scrubber::SecretScrubber;
 
 /// Longest line the host logs; the rest is cut.
 const MAX_LINE: usize = 4096;
@@ -86,6 +87,7 @@ struct LogState {
 pub struct PluginLog {
     catalog: Arc<str>,
     plugin: Arc<str>,
+    scrubber: SecretScrubber,
     state: Arc<Mutex<LogState>>,
 }
 
@@ -96,10 +98,11 @@ enum Stream {
 }
 
 impl PluginLog {
-    pub fn new(catalog: &str, plugin: &str, rate: LogRate) -> Self {
+    pub fn new(catalog: &str, plugin: &str, rate: LogRate, scrubber: SecretScrubber) -> Self {
         PluginLog {
             catalog: Arc::from(catalog),
             plugin: Arc::from(plugin),
+            scrubber,
             state: Arc::new(Mutex::new(LogState {
                 bucket: TokenBucket::new(rate),
                 stdout_partial: Vec::new(),
@@ -123,7 +126,8 @@ impl PluginLog {
     }
 
     fn emit(&self, level: Level, message: &str, dropped: u64, source: &'static str) {
-        let message = truncate(message, MAX_LINE);
+        let scrubbed = self.scrubber.scrub(message);
+        let message = truncate(&scrubbed, MAX_LINE);
         let (catalog, plugin) = (&*self.catalog, &*self.plugin);
         match level {
             Level::Trace => {
@@ -307,7 +311,7 @@ mod tests {
 
     #[test]
     fn stderr_is_split_into_lines_and_its_tail_kept() {
-        let log = PluginLog::new("c", "p@1", LogRate::default());
+        let log = PluginLog::new("c", "p@1", LogRate::default(), SecretScrubber::default());
         log.write(
             Stream::Stderr,
             b"thread 'main' panicked at src/lib.rs:1:1:\nboom",

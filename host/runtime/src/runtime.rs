@@ -23,6 +23,7 @@ use crate::engine::{Allocation, EngineSettings, build_engine};
 use crate::error::{At, Error, Result};
 use crate::instance_pool::{CallContext, Instance, InstancePool};
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
+use crate::secret_scrubber::SecretScrubber;
 use crate::types::ConnectorSpec;
 
 /// Everything the operator decides for the whole process.
@@ -30,8 +31,9 @@ use crate::types::ConnectorSpec;
 pub struct RuntimeConfig {
     /// Where precompiled artifacts are kept; `None` keeps compiled code in memory only.
     pub cache_dir: Option<PathBuf>,
-    /// The key that signs artifacts; `None` uses (or creates) `cache_dir/artifact.key`.
-    pub artifact_key: Option<[u8; 32]>,
+    /// Ed25519 public keys whose signed artifact bundles this host installs (a worker trusts
+    /// its coordinator's; see [`Runtime::trust_artifact_key`] for one learnt later).
+    pub trusted_artifact_keys: Vec<[u8; 32]>,
     /// Pooling (with fallback) or on-demand instance allocation.
     pub allocation: Allocation,
     /// Native stack wasm may use (engine-wide: wasmtime does not set it per store).
@@ -54,7 +56,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             cache_dir: None,
-            artifact_key: None,
+            trusted_artifact_keys: Vec::new(),
             allocation: Allocation::Auto,
             max_wasm_stack: 512 * 1024,
             max_live_instances: 256,
@@ -122,6 +124,10 @@ pub struct CatalogConfig {
     /// `None` takes the runtime's defaults.
     pub limits: Option<SandboxLimits>,
     pub grants: Grants,
+    /// Values never to be shown (what secret fields and `${ENV:…}` references resolved to):
+    /// scrubbed, in their common encodings, from the plugin's errors, validation messages and
+    /// log lines.
+    pub secrets: Vec<String>,
 }
 
 impl CatalogConfig {
@@ -133,6 +139,7 @@ impl CatalogConfig {
             properties: Vec::new(),
             limits: None,
             grants: Grants::default(),
+            secrets: Vec::new(),
         }
     }
 
@@ -179,7 +186,11 @@ impl Runtime {
             max_live_instances: config.max_live_instances,
         })?;
         let engine = built.engine;
-        let cache = ArtifactCache::open(&engine, config.cache_dir.clone(), config.artifact_key)?;
+        let cache = ArtifactCache::open(
+            &engine,
+            config.cache_dir.clone(),
+            config.trusted_artifact_keys.clone(),
+        )?;
         let mut linker = Linker::<StoreState>::new(&engine);
         let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linker: {e:#}")));
         link(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
@@ -229,14 +240,25 @@ impl Runtime {
         self.inner.cache.artifact_path(sha256)
     }
 
-    /// The signed precompiled artifact of a loaded component, to hand to another host that
-    /// shares this one's artifact key (see [`RuntimeConfig::artifact_key`]).
+    /// The precompiled artifact of a loaded component as a bundle signed with this host's
+    /// Ed25519 key, to hand to a host that trusts [`Runtime::artifact_public_key`].
     pub fn signed_artifact(&self, sha256: &str) -> Option<Vec<u8>> {
         self.inner.cache.read_signed(sha256)
     }
 
-    /// Installs a signed artifact produced by another host with the same key, so loading that
-    /// component compiles nothing. Refused unless the signature checks out.
+    /// The public key this host's artifact bundles are signed with.
+    pub fn artifact_public_key(&self) -> [u8; 32] {
+        self.inner.cache.signing_public_key()
+    }
+
+    /// Installs the bundles `public_key` signs from now on (a worker, once it has asked its
+    /// coordinator for its key).
+    pub fn trust_artifact_key(&self, public_key: [u8; 32]) {
+        self.inner.cache.trust(public_key);
+    }
+
+    /// Installs an artifact bundle another host signed, so loading that component compiles
+    /// nothing. Refused unless a trusted key signed it for this component and engine.
     pub fn install_signed_artifact(&self, sha256: &str, file: &[u8]) -> Result<()> {
         self.inner.cache.install_signed(sha256, file)
     }
@@ -290,7 +312,11 @@ impl Runtime {
             catalog: String::new(),
             plugin: format!("sha256:{}", &sha256[..12]),
         };
-        let ctx = self.call_context(at, &self.inner.config.default_limits);
+        let ctx = self.call_context(
+            at,
+            &self.inner.config.default_limits,
+            SecretScrubber::default(),
+        );
         let mut instance = Instance::new(&pre, &ctx, &Grants::default(), Vec::new())?;
         let spec = instance.call(&ctx, "spec", |store, b| {
             b.quarry_connector_source().call_spec(store)
@@ -331,7 +357,7 @@ impl Runtime {
             catalog: config.name.clone(),
             plugin: config.plugin.info().id(),
         };
-        let ctx = self.call_context(at, &limits);
+        let ctx = self.call_context(at, &limits, SecretScrubber::new(&config.secrets));
         let pool = Arc::new(InstancePool::new(
             self.inner.config.max_idle_instances,
             self.inner.config.idle_timeout,
@@ -350,7 +376,12 @@ impl Runtime {
         }))
     }
 
-    pub(crate) fn call_context(&self, at: At, limits: &SandboxLimits) -> CallContext {
+    pub(crate) fn call_context(
+        &self,
+        at: At,
+        limits: &SandboxLimits,
+        scrubber: SecretScrubber,
+    ) -> CallContext {
         let tick = self.inner.config.epoch_tick.as_nanos().max(1);
         let ticks = limits.call_deadline.as_nanos().div_ceil(tick) + 1;
         CallContext {
@@ -358,6 +389,7 @@ impl Runtime {
             limits: limits.clone(),
             deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
             max_wasm_stack: self.inner.config.max_wasm_stack,
+            scrubber,
         }
     }
 

@@ -4,7 +4,9 @@
 
 use quarry_runtime::{CatalogConfig, Connector, Plugin, Runtime};
 
-use crate::catalog_properties::{resolve_references, runtime_grants, scrub, secret_values};
+use crate::catalog_properties::{
+    EnvLookup, resolve_references, runtime_grants, scrub, secret_values,
+};
 use crate::coordinator::api_error::Issue;
 use crate::sync_protocol::CatalogAssignment;
 
@@ -24,7 +26,7 @@ pub fn open_assigned(
     runtime: &Runtime,
     plugin: Plugin,
     assignment: &CatalogAssignment,
-    env_var: impl Fn(&str) -> Option<String>,
+    env_var: impl Fn(&str) -> EnvLookup,
     here: &str,
 ) -> Result<OpenedCatalog, String> {
     let mut issues = Vec::new();
@@ -32,16 +34,20 @@ pub fn open_assigned(
     if !issues.is_empty() {
         return Err(issue_list(&issues));
     }
-    let properties: Vec<(String, String)> = resolved.into_iter().collect();
-    let secrets = secret_values(&assignment.properties, &properties, |key| {
-        assignment.secret_properties.iter().any(|s| s == key)
-    });
+    let properties: Vec<(String, String)> = resolved.properties.into_iter().collect();
+    let secrets = secret_values(
+        &assignment.properties,
+        &properties,
+        &resolved.substituted,
+        |key| assignment.secret_properties.iter().any(|s| s == key),
+    );
     let config = CatalogConfig {
         name: assignment.name.clone(),
         plugin,
         properties: properties.clone(),
         limits: None,
         grants: runtime_grants(&assignment.grants),
+        secrets: secrets.clone(),
     };
     let connector = runtime
         .open_catalog(config)

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use quarry_runtime::HostPattern;
+use quarry_runtime::{HostPattern, SecretScrubber};
 use quarry_store::{ConfigField, Grants};
 
 use crate::coordinator::api_error::Issue;
@@ -24,15 +24,32 @@ pub fn runtime_grants(grants: &Grants) -> quarry_runtime::Grants {
 
 const REFERENCE_START: &str = "${ENV:";
 
-/// Properties with every `${ENV:NAME}` replaced by the variable's value; an unset variable or a
-/// malformed reference adds an issue (naming the variable, never a value).
+/// What looking up a `${ENV:NAME}` reference on this host found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvLookup {
+    Value(String),
+    Unset,
+    /// The name is not on this host's allow-list (the variable was not read).
+    NotAllowed,
+}
+
+/// Properties with their references resolved.
+#[derive(Debug, Default)]
+pub struct ResolvedProperties {
+    pub properties: BTreeMap<String, String>,
+    /// The values the references were replaced with: secrets, whatever the field.
+    pub substituted: Vec<String>,
+}
+
+/// Properties with every `${ENV:NAME}` replaced by the variable's value; an unset or refused
+/// variable or a malformed reference adds an issue (naming the variable, never a value).
 pub fn resolve_references(
     properties: &BTreeMap<String, String>,
-    lookup: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str) -> EnvLookup,
     host: &str,
     issues: &mut Vec<Issue>,
-) -> BTreeMap<String, String> {
-    let mut resolved = BTreeMap::new();
+) -> ResolvedProperties {
+    let mut resolved = ResolvedProperties::default();
     for (key, value) in properties {
         let mut out = String::with_capacity(value.len());
         let mut rest = value.as_str();
@@ -55,17 +72,27 @@ pub fn resolve_references(
                 ));
             } else {
                 match lookup(var) {
-                    Some(found) => out.push_str(&found),
-                    None => issues.push(Issue::field(
+                    EnvLookup::Value(found) => {
+                        out.push_str(&found);
+                        resolved.substituted.push(found);
+                    }
+                    EnvLookup::Unset => issues.push(Issue::field(
                         key.clone(),
                         format!("environment variable \"{var}\" is not set on {host}"),
+                    )),
+                    EnvLookup::NotAllowed => issues.push(Issue::field(
+                        key.clone(),
+                        format!(
+                            "environment variable \"{var}\" may not be read on {host}: \
+                             it is not on the host's env_allow list (QUARRY_* never is)"
+                        ),
                     )),
                 }
             }
             rest = &after[end + 1..];
         }
         out.push_str(rest);
-        resolved.insert(key.clone(), out);
+        resolved.properties.insert(key.clone(), out);
     }
     resolved
 }
@@ -76,11 +103,13 @@ fn is_env_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Values that must not reach a response or a log: what secret fields resolved to, and what
-/// any `${ENV:…}` reference resolved to.
+/// Values that must not reach a response or a log: what secret fields resolved to, what any
+/// property holding a `${ENV:…}` reference resolved to, and each variable's value on its own
+/// (`substituted`), so that a plugin echoing only the variable's part is caught too.
 pub fn secret_values(
     given: &BTreeMap<String, String>,
     resolved: &[(String, String)],
+    substituted: &[String],
     is_secret: impl Fn(&str) -> bool,
 ) -> Vec<String> {
     resolved
@@ -93,14 +122,13 @@ pub fn secret_values(
             (secret || referenced) && !value.is_empty()
         })
         .map(|(_, value)| value.clone())
+        .chain(substituted.iter().filter(|v| !v.is_empty()).cloned())
         .collect()
 }
 
-/// `text` with every secret value replaced by `***`.
+/// `text` with every secret value, in its common encodings, replaced by `***`.
 pub fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_owned(), |text, secret| {
-        text.replace(secret.as_str(), quarry_store::REDACTED)
-    })
+    SecretScrubber::new(secrets).scrub(text)
 }
 
 /// Whether `key` is declared secret among `fields`.

@@ -119,4 +119,20 @@ pub struct RegisterWorker {
     /// The base URL the coordinator reaches the worker at (`http://127.0.0.1:8081`).
     pub address: String,
     pub started_at: DateTime<Utc>,
+    /// The worker's Ed25519 public key (hex), which the id is bound to.
+    pub public_key: String,
+    /// The key's signature (hex) of the id, address, start time and key
+    /// (`worker_identity::registration_message`).
+    pub signature: String,
+}
+
+/// Worker → coordinator at shutdown, signed with the worker's key so that only the worker
+/// itself can say it stopped (a stopped worker's id may be taken over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerGoodbye {
+    /// When the worker signed it; the coordinator accepts a few minutes of skew.
+    pub signed_at: DateTime<Utc>,
+    /// Signature (hex) of `worker_identity::goodbye_message`.
+    pub signature: String,
 }

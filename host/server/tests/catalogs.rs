@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{App, code};
+use crate::common::{ADMIN_TOKEN, App, TESTKIT_SECRET, code};
 use axum::http::StatusCode;
 use quarry_store::{CatalogSpec, ConfigField, NewPlugin};
 use serde_json::{Value, json};
@@ -206,18 +206,86 @@ async fn env_references_are_resolved_for_validation_only() {
         .post(
             "/v1/catalogs",
             json!({"name": "kit2", "plugin": reference,
-                   "properties": {"behaviour": "${ENV:QUARRY_TEST_UNSET_VARIABLE}"}}),
+                   "properties": {"behaviour": "${ENV:TEST_UNSET_VARIABLE}"}}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(code(&body), "invalid_catalog");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("environment variable \"QUARRY_TEST_UNSET_VARIABLE\" is not set"),
+        message.contains("environment variable \"TEST_UNSET_VARIABLE\" is not set"),
         "{message}"
     );
     let (status, _) = app.get("/v1/catalogs/kit2").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Quarry's own variables never resolve, even when the allow-list names them, and a name off
+/// the list gets the same answer whether it is set (`HOME`) or not: nothing leaks, not even
+/// through the newline trick that once defeated an exact-match mask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_env_references_leak_nothing() {
+    let (app, reference) = with_testkit().await;
+    let mut answers = Vec::new();
+    for variable in ["QUARRY_ADMIN_TOKEN", "HOME", "NOT_SET_ANYWHERE"] {
+        let (status, body) = app
+            .post(
+                "/v1/catalogs",
+                json!({"name": "kit", "plugin": reference,
+                       "properties": {"behaviour": "normal",
+                                      "rows": format!("\n${{ENV:{variable}}}")}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let text = body.to_string();
+        assert!(!text.contains(ADMIN_TOKEN), "{text}");
+        assert!(!text.contains("/home/quarry"), "{text}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "\"{variable}\" may not be read on the coordinator"
+            )),
+            "{message}"
+        );
+        answers.push(message.replace(variable, "NAME"));
+    }
+    assert_eq!(answers[0], answers[1], "a set name answers like another");
+    assert_eq!(
+        answers[1], answers[2],
+        "a set name answers like an unset one"
+    );
+    let (status, _) = app.get("/v1/catalogs/kit").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A plugin that repeats a secret in its validation message, trimmed, escaped and
+/// hex-encoded, has every form masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_echoing_a_secret_in_any_encoding_has_it_masked() {
+    let (app, reference) = with_testkit().await;
+    let (status, body) = app
+        .post(
+            "/v1/catalogs",
+            json!({"name": "echo", "plugin": reference,
+                   "properties": {"behaviour": "echo-secret",
+                                  "echo": "${ENV:TESTKIT_SECRET}"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let text = body.to_string();
+    let secret = TESTKIT_SECRET.trim();
+    for leak in [
+        secret.to_owned(),
+        hex::encode(secret),
+        "sw0rdfish".to_owned(),
+    ] {
+        assert!(!text.contains(&leak), "{leak} leaked: {text}");
+    }
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(r#"cannot log in with <***>, trimmed <***>, escaped <"***">, hex <***>"#),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,7 +89,7 @@ async fn every_route_in_the_table_is_served_and_documented() {
         }
         let token = match spec.access {
             Access::Public => None,
-            Access::Admin => Some(ADMIN_TOKEN),
+            Access::Admin | Access::Sql => Some(ADMIN_TOKEN),
             Access::Cluster => Some(CLUSTER_SECRET),
         };
         let (status, body) = app

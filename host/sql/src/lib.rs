@@ -17,6 +17,7 @@
 //! - `sync_bridge`: connector calls from DataFusion's synchronous catalog methods.
 //! - [`catalog_ddl`]: `CREATE`/`ALTER`/`DROP`/`SHOW CATALOG(S)` and friends, parsed.
 //! - [`query_engine`]: [`QueryEngine`], the facade: SQL text in, Arrow batches out.
+//! - [`query_options`]: [`QueryOptions`], one statement's session settings and memory limit.
 //! - [`error`]: [`Error`] and [`Result`].
 
 pub mod catalog_ddl;
@@ -26,6 +27,7 @@ mod catalog_provider;
 pub mod error;
 pub mod filter_pushdown;
 pub mod query_engine;
+pub mod query_options;
 pub mod scan_log;
 mod schema_provider;
 mod split_partition;
@@ -37,5 +39,6 @@ pub use catalog_ddl::CatalogDdl;
 pub use catalog_list::QuarryCatalogs;
 pub use error::{Error, Result};
 pub use query_engine::QueryEngine;
+pub use query_options::{QueryOptions, check_session_setting};
 pub use scan_log::{ScanLog, ScanRecord};
 pub use split_source::{LocalSplitSource, SplitSource, SplitTask};

@@ -24,9 +24,13 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
+use datafusion::execution::memory_pool::GreedyMemoryPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+
 use crate::catalog_ddl::{self, CatalogDdl};
 use crate::catalog_list::QuarryCatalogs;
 use crate::error::{Error, Result};
+use crate::query_options::QueryOptions;
 
 /// A SQL session over the Quarry catalogs. Cheap to clone.
 #[derive(Clone)]
@@ -81,18 +85,34 @@ impl QueryEngine {
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
 
+    /// [`Self::dataframe`] with `options`: the session's settings and the query's memory pool,
+    /// in a state of this statement's own (the engine's state, shared by every session, is
+    /// never changed).
+    pub async fn dataframe_with(&self, sql: &str, options: &QueryOptions) -> Result<DataFrame> {
+        let mut state = self.ctx.state();
+        for (name, value) in &options.settings {
+            crate::query_options::check_session_setting(name, value).map_err(Error::Refused)?;
+            state.config_mut().options_mut().set(name, value)?;
+        }
+        if let Some(limit) = options.memory_limit {
+            let runtime = RuntimeEnvBuilder::from_runtime_env(state.runtime_env())
+                .with_memory_pool(Arc::new(GreedyMemoryPool::new(limit)))
+                .build_arc()?;
+            state = SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(runtime)
+                .build();
+        }
+        let plan = state.create_logical_plan(sql).await?;
+        verify_read_only(&plan)?;
+        Ok(DataFrame::new(state, plan))
+    }
+
     /// `sql` planned but not run (to describe its result and parameters), refused like
     /// [`Self::dataframe`] refuses it. Planning alone never takes effect: DataFusion runs DDL
     /// and `SET` when the plan is executed.
     pub async fn logical_plan(&self, sql: &str) -> Result<LogicalPlan> {
         let plan = self.ctx.state().create_logical_plan(sql).await?;
-        read_only()
-            .verify_plan(&plan)
-            .map_err(|refusal| match refusal.find_root() {
-                // "DDL not supported: CreateExternalTable", without "Error during planning: ".
-                DataFusionError::Plan(reason) => Error::Refused(reason.clone()),
-                other => Error::Refused(other.to_string()),
-            })?;
+        verify_read_only(&plan)?;
         Ok(plan)
     }
 
@@ -147,6 +167,17 @@ impl QueryEngine {
 
 /// What a statement may do: read. The plan is checked against these before it is executed
 /// (executing is what makes DDL and `SET` take effect).
+/// Refuses a plan that is not a read ([`read_only`]).
+fn verify_read_only(plan: &LogicalPlan) -> Result<()> {
+    read_only()
+        .verify_plan(plan)
+        .map_err(|refusal| match refusal.find_root() {
+            // "DDL not supported: CreateExternalTable", without "Error during planning: ".
+            DataFusionError::Plan(reason) => Error::Refused(reason.clone()),
+            other => Error::Refused(other.to_string()),
+        })
+}
+
 fn read_only() -> SQLOptions {
     SQLOptions::new()
         .with_allow_ddl(false)

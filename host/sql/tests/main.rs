@@ -11,6 +11,7 @@ mod common;
 
 mod cancellation;
 mod catalog_changes;
+mod query_options;
 mod read_only;
 mod scan_pushdown;
 mod tpch_answers;

@@ -78,6 +78,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The SQLite file could not be created or restricted to its owner (mode 0600).
+    #[error("cannot make database file \"{}\" readable by its owner only: {source}", path.display())]
+    FileMode {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

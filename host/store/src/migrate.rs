@@ -29,12 +29,20 @@ struct MigrationFiles {
 
 /// Every migration, oldest first; file `NNNN_name.sql` in both `migrations/sqlite/` and
 /// `migrations/postgres/`.
-const MIGRATIONS: &[MigrationFiles] = &[MigrationFiles {
-    version: 1,
-    description: "catalog store",
-    sqlite: include_str!("../../../migrations/sqlite/0001_catalog_store.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_catalog_store.sql"),
-}];
+const MIGRATIONS: &[MigrationFiles] = &[
+    MigrationFiles {
+        version: 1,
+        description: "catalog store",
+        sqlite: include_str!("../../../migrations/sqlite/0001_catalog_store.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_catalog_store.sql"),
+    },
+    MigrationFiles {
+        version: 2,
+        description: "worker keys",
+        sqlite: include_str!("../../../migrations/sqlite/0002_worker_keys.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_worker_keys.sql"),
+    },
+];
 
 fn migrator(sql_of: fn(&MigrationFiles) -> &'static str) -> Migrator {
     Migrator::with_migrations(

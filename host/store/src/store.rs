@@ -130,6 +130,10 @@ impl Store {
                 source,
             })?;
         }
+        let in_memory = path.as_os_str() == ":memory:" || url.contains("mode=memory");
+        if !in_memory {
+            owner_only(&path)?;
+        }
         let pool = SqlitePoolOptions::new().connect_with(options).await?;
         let mut conn = pool.acquire().await?;
         migrate::check_not_newer(&migrate::SQLITE, &mut *conn).await?;
@@ -179,4 +183,34 @@ impl Store {
     pub async fn close(&self) {
         on_backend!(self, pool => pool.close().await)
     }
+}
+
+/// Creates the SQLite file with mode 0600 when it is missing, and takes group and other
+/// permissions away from an existing one. SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file.
+fn owner_only(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let error = |source| Error::FileMode {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::metadata(path) {
+        Ok(metadata) => {
+            let mode = metadata.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(error)?;
+                tracing::warn!(path = %path.display(), "the catalog database was readable by other users; made it owner-only (0600)");
+            }
+        }
+        Err(_) => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(error)?;
+        }
+    }
+    Ok(())
 }

@@ -74,6 +74,9 @@ pub struct Worker {
     pub started_at: DateTime<Utc>,
     pub last_heartbeat: DateTime<Utc>,
     pub state: WorkerState,
+    /// The Ed25519 public key (hex) the id is bound to: the key that signed its registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 from_row_on_both_backends!(Worker, |row| {
@@ -83,5 +86,6 @@ from_row_on_both_backends!(Worker, |row| {
         started_at: row.try_get("started_at")?,
         last_heartbeat: row.try_get("last_heartbeat")?,
         state: converted_column::<_, String, _>(row, "state")?,
+        public_key: row.try_get("public_key")?,
     })
 });

@@ -22,11 +22,41 @@ impl Store {
         address: &str,
         started_at: DateTime<Utc>,
     ) -> Result<Worker> {
+        self.register_worker_with_key(id, address, started_at, None)
+            .await
+    }
+
+    /// [`Store::register_worker`], binding the id to `public_key`: the first key an id is
+    /// registered with stays its key while the worker is alive. Another key for a live worker's
+    /// id is an [`Error::Conflict`] and changes nothing; once the worker is dead or stopped, a
+    /// new key takes the id over (a worker whose cache directory was wiped).
+    pub async fn register_worker_with_key(
+        &self,
+        id: &str,
+        address: &str,
+        started_at: DateTime<Utc>,
+        public_key: Option<&str>,
+    ) -> Result<Worker> {
         validate_worker_id(id)?;
         let started_at = storage_precision(started_at);
         let now = now();
         on_backend!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let bound: Option<(Option<String>, String)> = sqlx::query_as(
+                "SELECT public_key, state FROM workers WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let (Some((Some(bound_key), state)), Some(key)) = (&bound, public_key)
+                && bound_key != key
+                && state == WorkerState::Alive.as_str()
+            {
+                return Err(Error::Conflict(format!(
+                    "worker id \"{id}\" belongs to a live worker with another key; a worker \
+                     takes over an id only after its holder is dead or stopped"
+                )));
+            }
             sqlx::query(
                 "DELETE FROM catalog_workers WHERE worker_id = $1 \
                  AND EXISTS (SELECT 1 FROM workers WHERE id = $1 AND started_at <> $2)",
@@ -36,17 +66,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let worker = sqlx::query_as::<_, Worker>(
-                "INSERT INTO workers (id, address, started_at, last_heartbeat, state) \
-                 VALUES ($1, $2, $3, $4, 'alive') \
+                "INSERT INTO workers (id, address, started_at, last_heartbeat, state, public_key) \
+                 VALUES ($1, $2, $3, $4, 'alive', $5) \
                  ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
                  started_at = excluded.started_at, last_heartbeat = excluded.last_heartbeat, \
-                 state = excluded.state \
+                 state = excluded.state, \
+                 public_key = COALESCE(excluded.public_key, workers.public_key) \
                  RETURNING *",
             )
             .bind(id)
             .bind(address)
             .bind(started_at)
             .bind(now)
+            .bind(public_key)
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -101,3 +101,25 @@ async fn an_unsupported_url_names_only_the_scheme() {
     assert!(message.contains("\"mysql\""), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+/// The SQLite file holds plugin components and catalog definitions: no other user reads it,
+/// whether Quarry creates it or finds it readable by others.
+#[tokio::test]
+async fn the_sqlite_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let db = TestDb::sqlite();
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+    let store = db.open().await;
+    assert_eq!(mode(&path), 0o600, "a new database file");
+    store.close().await;
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = db.open().await;
+    assert_eq!(
+        mode(&path),
+        0o600,
+        "an existing database file readable by others"
+    );
+    store.close().await;
+}

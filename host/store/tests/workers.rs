@@ -10,7 +10,43 @@ backend_tests!(
     register_heartbeat_and_stop,
     silent_workers_are_marked_dead_and_come_back,
     a_new_worker_process_starts_with_no_reports,
+    a_live_workers_id_stays_bound_to_its_key,
 );
+
+async fn a_live_workers_id_stays_bound_to_its_key(db: &TestDb) {
+    let store = db.open().await;
+    let started = Utc::now();
+    let worker = store
+        .register_worker_with_key("w1", "http://10.0.0.1:8081", started, Some("aa"))
+        .await
+        .unwrap();
+    assert_eq!(worker.public_key.as_deref(), Some("aa"));
+    // The same key moves freely (a worker restarted on another address).
+    store
+        .register_worker_with_key("w1", "http://10.0.0.2:8081", started, Some("aa"))
+        .await
+        .unwrap();
+    // Another key for the live id: refused, and nothing changes.
+    let error = store
+        .register_worker_with_key("w1", "http://evil:8081", Utc::now(), Some("bb"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Conflict(_)), "{error:?}");
+    let kept = store.get_worker("w1").await.unwrap();
+    assert_eq!(kept.address, "http://10.0.0.2:8081");
+    assert_eq!(kept.public_key.as_deref(), Some("aa"));
+    // Once the holder is dead, a new key takes the id over.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        store.mark_dead_workers(Duration::ZERO).await.unwrap(),
+        ["w1"]
+    );
+    let taken = store
+        .register_worker_with_key("w1", "http://10.0.0.3:8081", Utc::now(), Some("bb"))
+        .await
+        .unwrap();
+    assert_eq!(taken.public_key.as_deref(), Some("bb"));
+}
 
 async fn register_heartbeat_and_stop(db: &TestDb) {
     let store = db.open().await;

@@ -44,7 +44,19 @@ const BEHAVIOURS: &[&str] = &[
     "wrong-schema",
     "huge-batch",
     "escape",
+    "echo-secret",
 ];
+
+/// What `echo-secret` says about its `echo` property: the value as given, trimmed, escaped and
+/// hex-encoded, the ways a careless connector leaks a password.
+fn echoed(properties: &Properties) -> String {
+    let secret = property(properties, "echo").unwrap_or_default();
+    let hex: String = secret.trim().bytes().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "cannot log in with <{secret}>, trimmed <{}>, escaped <{secret:?}>, hex <{hex}>",
+        secret.trim()
+    )
+}
 
 fn property<'a>(properties: &'a Properties, key: &str) -> Option<&'a str> {
     properties
@@ -89,12 +101,27 @@ impl Guest for Testkit {
                 ),
                 field("tcp_addr", "Address `escape` tries to connect to"),
                 field("http_url", "URL `escape` tries to GET"),
+                ConfigField {
+                    secret: true,
+                    ..field(
+                        "echo",
+                        "A secret `echo-secret` repeats in its errors and logs",
+                    )
+                },
             ],
         }
     }
 
     fn validate(properties: Properties) -> Vec<ConfigIssue> {
         match property(&properties, "behaviour") {
+            Some("echo-secret") => {
+                let message = echoed(&properties);
+                log(Level::Warn, &message);
+                vec![ConfigIssue {
+                    field: Some("echo".into()),
+                    message,
+                }]
+            }
             Some(b) if BEHAVIOURS.contains(&b) => Vec::new(),
             Some(b) => vec![ConfigIssue {
                 field: Some("behaviour".into()),

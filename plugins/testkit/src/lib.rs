@@ -15,6 +15,7 @@
 //! | `wrong-schema` | `next` returns valid IPC with other columns than declared |
 //! | `huge-batch` | `next` returns a valid batch of about `huge_bytes` bytes (default 96 MiB) |
 //! | `escape` | serves `escape.attempts(attempt, succeeded, detail)`: what it managed to reach |
+//! | `echo-secret` | `validate` repeats its secret `echo` property (as given, trimmed, escaped, hex) in an issue and a log line |
 //!
 //! The `escape` behaviour tries files (`/etc/passwd`, the comma-separated `read_paths`), lists
 //! `/` and the `list_paths` (and tries to write a file into each of those), reads the environment, connects a TCP socket to `tcp_addr`

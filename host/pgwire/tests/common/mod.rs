@@ -17,7 +17,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
-use quarry_pgwire::{StatementError, StatementRunner};
+use quarry_pgwire::{
+    PgConfig, StatementError, StatementErrorCode, StatementRunner, StatementSession,
+};
 use tokio::sync::oneshot;
 
 /// Runs statements on a DataFusion session; `select pg_sleep_forever()` returns a stream that
@@ -90,6 +92,20 @@ impl SessionRunner {
         }
     }
 
+    /// One row, one text column: what the front end told the runner about the session.
+    fn one_text(&self, column: &str, value: &str) -> SendableRecordBatchStream {
+        let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(StringArray::from(vec![value]))],
+        )
+        .unwrap();
+        Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter([Ok(batch)]),
+        ))
+    }
+
     fn sleep_forever(&self) -> SendableRecordBatchStream {
         struct SetOnDrop(Arc<AtomicBool>);
         impl Drop for SetOnDrop {
@@ -120,9 +136,21 @@ fn df_error(error: datafusion::error::DataFusionError) -> StatementError {
 impl StatementRunner for SessionRunner {
     async fn run(
         &self,
+        session: &StatementSession,
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<SendableRecordBatchStream, StatementError> {
+        if sql.eq_ignore_ascii_case("select current_user") {
+            return Ok(self.one_text("current_user", &session.user));
+        }
+        if sql.eq_ignore_ascii_case("select engine_settings()") {
+            let settings: Vec<String> = session
+                .engine_settings
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            return Ok(self.one_text("engine_settings", &settings.join(",")));
+        }
         if sql.eq_ignore_ascii_case("select pg_sleep_forever()") {
             return Ok(self.sleep_forever());
         }
@@ -145,6 +173,7 @@ impl StatementRunner for SessionRunner {
 
     async fn describe(
         &self,
+        _session: &StatementSession,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), StatementError> {
         let plan = self
@@ -164,6 +193,18 @@ impl StatementRunner for SessionRunner {
         }
         Ok((Arc::new(plan.schema().as_arrow().clone()), types))
     }
+
+    /// A session may change the batch size, and nothing else.
+    fn check_setting(&self, name: &str, _value: &str) -> Result<(), StatementError> {
+        if name == "datafusion.execution.batch_size" {
+            Ok(())
+        } else {
+            Err(StatementError::new(
+                StatementErrorCode::InvalidParameter,
+                format!("setting \"{name}\" cannot be changed per session"),
+            ))
+        }
+    }
 }
 
 /// A running server; dropping it shuts the server down.
@@ -174,16 +215,39 @@ pub struct TestServer {
 }
 
 pub async fn start_server() -> TestServer {
+    start_server_with(PgConfig::default()).await
+}
+
+/// A server with these settings (authentication, limits).
+pub async fn start_server_with(config: PgConfig) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let runner = Arc::new(SessionRunner::new());
     let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(quarry_pgwire::serve(listener, runner.clone(), async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(quarry_pgwire::serve(
+        listener,
+        runner.clone(),
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     TestServer {
         port,
         runner,
         _shutdown: shutdown,
     }
+}
+
+/// A tokio-postgres client of the server on `port` (trust authentication), its connection
+/// driven in the background.
+pub async fn connect(port: u16) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=quarry dbname=quarry"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    client
 }

@@ -1,5 +1,7 @@
-//! Bearer-token checks: the admin token for the control API, the cluster secret for the
-//! endpoints workers call.
+//! Who a request is: the admin token for the control API, the cluster secret for the
+//! endpoints workers call, and for `POST /v1/statement` a SQL user ([`Principal`]): the admin
+//! token as a bearer token, or a configured user's name and password as HTTP Basic
+//! credentials.
 //!
 //! Which routes need which token is a column of the route table (`api/mod.rs`), so the router,
 //! the OpenAPI document and docs/api.md cannot disagree. A request without a token gets 401; one
@@ -9,10 +11,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq;
 
 use crate::coordinator::api_error::ApiError;
 use crate::coordinator::state::AppState;
+use crate::coordinator::users::{ADMIN_USER, Principal, Role};
 
 /// What a route requires of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,15 +28,18 @@ pub enum Access {
     Admin,
     /// The cluster secret (worker ↔ coordinator).
     Cluster,
+    /// A SQL user: the admin token (bearer), or a user's password (HTTP Basic).
+    Sql,
 }
 
 impl Access {
-    /// The OpenAPI security scheme name, if any.
-    pub fn scheme(self) -> Option<&'static str> {
+    /// The OpenAPI security schemes that open the route, any one of them (none: public).
+    pub fn schemes(self) -> &'static [&'static str] {
         match self {
-            Access::Public => None,
-            Access::Admin => Some("admin_token"),
-            Access::Cluster => Some("cluster_secret"),
+            Access::Public => &[],
+            Access::Admin => &["admin_token"],
+            Access::Cluster => &["cluster_secret"],
+            Access::Sql => &["admin_token", "sql_user"],
         }
     }
 }
@@ -101,6 +109,60 @@ pub async fn require_admin(
 ) -> Result<Response, ApiError> {
     state.admin_token().check(request.headers())?;
     Ok(next.run(request).await)
+}
+
+/// Middleware for [`Access::Sql`] routes: puts the caller's [`Principal`] in the request's
+/// extensions.
+pub async fn require_sql_user(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let principal = sql_principal(&state, request.headers())?;
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+fn sql_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    if state.sql_is_open() {
+        return Ok(Principal::dev(""));
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized(
+            "SQL needs `Authorization: Basic <user:password>` (a configured user) or \
+             `Authorization: Bearer <admin token>`"
+                .to_owned(),
+        ));
+    };
+    let value = value.to_str().unwrap_or_default();
+    if let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    {
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "the Basic credentials are not base64 of user:password".to_owned(),
+                )
+            })?;
+        let (user, password) = decoded.split_once(':').ok_or_else(|| {
+            ApiError::Unauthorized(
+                "the Basic credentials have no ':' between user and password".to_owned(),
+            )
+        })?;
+        return state.users().authenticate(user, password).ok_or_else(|| {
+            tracing::warn!(user, "HTTP SQL login failed");
+            ApiError::Forbidden("wrong user name or password".to_owned())
+        });
+    }
+    state.admin_token().check(headers)?;
+    Ok(Principal {
+        name: ADMIN_USER.to_owned(),
+        role: Role::Admin,
+    })
 }
 
 /// Middleware for [`Access::Cluster`] routes.

@@ -16,6 +16,8 @@ use std::path::Path;
 
 use quarry_runtime::{CatalogConfig, HostPattern};
 
+#[cfg(test)]
+use crate::catalog_properties::EnvLookup;
 use crate::catalog_properties::{
     is_secret_field, resolve_references, runtime_grants, scrub, secret_values,
 };
@@ -55,17 +57,21 @@ pub async fn validate_catalog(
     }
 
     let loaded = state.loaded_plugin(&plugin).await?;
-    let properties: Vec<(String, String)> = resolved.into_iter().collect();
+    let properties: Vec<(String, String)> = resolved.properties.into_iter().collect();
+    let secrets = secret_values(
+        &spec.properties,
+        &properties,
+        &resolved.substituted,
+        |key| is_secret_field(&plugin.config_fields, key),
+    );
     let config = CatalogConfig {
         name: name.to_owned(),
         plugin: loaded,
         properties: properties.clone(),
         limits: None,
         grants: runtime_grants(&spec.grants),
+        secrets: secrets.clone(),
     };
-    let secrets = secret_values(&spec.properties, &properties, |key| {
-        is_secret_field(&plugin.config_fields, key)
-    });
     let connector = state
         .runtime()
         .open_catalog(config)
@@ -203,15 +209,35 @@ mod tests {
     fn references_resolve_and_unset_ones_are_reported_by_name() {
         let mut issues = Vec::new();
         let resolved = resolve_references(
-            &props(&[("password", "${ENV:PW}"), ("dsn", "x=${ENV:NOPE};y")]),
-            |var| (var == "PW").then(|| "hunter2".to_owned()),
+            &props(&[
+                ("password", "${ENV:PW}"),
+                ("dsn", "x=${ENV:NOPE};y"),
+                ("token", "${ENV:QUARRY_ADMIN_TOKEN}"),
+            ]),
+            |var| match var {
+                "PW" => EnvLookup::Value("hunter2".to_owned()),
+                "QUARRY_ADMIN_TOKEN" => EnvLookup::NotAllowed,
+                _ => EnvLookup::Unset,
+            },
             "the coordinator",
             &mut issues,
         );
-        assert_eq!(resolved["password"], "hunter2");
-        assert_eq!(issues.len(), 1);
-        assert!(issues[0].message.contains("\"NOPE\""), "{:?}", issues);
-        assert!(!issues[0].message.contains("hunter2"));
+        assert_eq!(resolved.properties["password"], "hunter2");
+        assert_eq!(resolved.substituted, ["hunter2"]);
+        assert_eq!(issues.len(), 2);
+        assert!(
+            issues[0].message.contains("\"NOPE\" is not set"),
+            "{:?}",
+            issues
+        );
+        assert!(
+            issues[1]
+                .message
+                .contains("\"QUARRY_ADMIN_TOKEN\" may not be read"),
+            "{:?}",
+            issues
+        );
+        assert!(!format!("{issues:?}").contains("hunter2"));
     }
 
     #[test]
@@ -219,7 +245,7 @@ mod tests {
         let mut issues = Vec::new();
         resolve_references(
             &props(&[("a", "${ENV:X"), ("b", "${ENV:1x}")]),
-            |_| None,
+            |_| EnvLookup::Unset,
             "the coordinator",
             &mut issues,
         );
@@ -243,10 +269,16 @@ mod tests {
             ("user".to_owned(), "alice".to_owned()),
         ];
         let fields = fields();
-        let secrets = secret_values(&given, &resolved, |key| is_secret_field(&fields, key));
+        let secrets = secret_values(&given, &resolved, &[], |key| is_secret_field(&fields, key));
         assert_eq!(
             scrub("bad password hunter2 for alice", &secrets),
             "bad password *** for alice"
         );
+        // The variable's part of a property, echoed alone and hex-encoded, is caught too.
+        let given = props(&[("dsn", "host=db password=${ENV:PW}")]);
+        let resolved = vec![("dsn".to_owned(), "host=db password=\nhunter2".to_owned())];
+        let secrets = secret_values(&given, &resolved, &["\nhunter2".to_owned()], |_| false);
+        let echoed = format!("bad: {} / {}", "hunter2", hex::encode("hunter2"));
+        assert_eq!(scrub(&echoed, &secrets), "bad: *** / ***");
     }
 }

@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use quarry_runtime::RuntimeConfig;
 
+use crate::coordinator::users::UserSpec;
+use crate::env_allow_list::EnvAllowList;
+use crate::tls::{TlsError, TlsFiles};
+
 /// The default cap on an uploaded component: 64 MiB.
 pub const DEFAULT_MAX_PLUGIN_SIZE: u64 = 64 * 1024 * 1024;
 
@@ -37,6 +41,8 @@ pub struct Coordinator {
     /// Where `${ENV:NAME}` references are looked up when a catalog is validated: `None` is the
     /// coordinator's process environment; a map replaces it (tests, embedding).
     pub environment: Option<BTreeMap<String, String>>,
+    /// Which variables `${ENV:NAME}` may read (`QUARRY_*` never).
+    pub env_allow: EnvAllowList,
     /// Where the coordinator keeps its files (precompiled artifacts under `artifacts/`, which it
     /// hands to workers); `None` keeps compiled code in memory and workers compile for
     /// themselves.
@@ -51,6 +57,47 @@ pub struct Coordinator {
     pub heartbeat_timeout: Duration,
     /// The deadline of one call from the coordinator to a worker.
     pub worker_request_timeout: Duration,
+    /// TLS for the HTTP API and the PostgreSQL port; `None`: plain TCP.
+    pub tls: Option<TlsFiles>,
+    /// CA certificates (PEM) trusted when calling workers over `https://`.
+    pub tls_ca: Option<PathBuf>,
+    /// An HTTP client must send a request's headers within this.
+    pub http_header_timeout: Duration,
+    /// Who may run SQL (besides `admin`, whose password is the admin token).
+    pub users: Vec<UserSpec>,
+    /// Limits on statements and on the PostgreSQL port's connections.
+    pub sql_limits: SqlLimits,
+}
+
+/// Limits on what one client may ask of the SQL front ends.
+#[derive(Debug, Clone)]
+pub struct SqlLimits {
+    /// The longest statement accepted, in bytes (HTTP and PostgreSQL).
+    pub max_statement_bytes: usize,
+    /// A statement still planning or producing rows after this long fails with
+    /// `statement timeout`.
+    pub statement_timeout: Duration,
+    /// The PostgreSQL port's connections at once.
+    pub pg_max_connections: usize,
+    /// How long a PostgreSQL client may take to log in.
+    pub pg_startup_timeout: Duration,
+    /// A logged-in PostgreSQL session with no statement for this long is closed.
+    pub pg_idle_timeout: Duration,
+    /// The memory one query's operators may hold (DataFusion's memory pool); `None`: unbounded.
+    pub query_memory: Option<usize>,
+}
+
+impl Default for SqlLimits {
+    fn default() -> Self {
+        SqlLimits {
+            max_statement_bytes: 1024 * 1024,
+            statement_timeout: Duration::from_secs(30 * 60),
+            pg_max_connections: 100,
+            pg_startup_timeout: Duration::from_secs(30),
+            pg_idle_timeout: Duration::from_secs(15 * 60),
+            query_memory: Some(2 * 1024 * 1024 * 1024),
+        }
+    }
 }
 
 impl Default for Coordinator {
@@ -65,11 +112,17 @@ impl Default for Coordinator {
             max_plugin_size: DEFAULT_MAX_PLUGIN_SIZE,
             runtime: RuntimeConfig::default(),
             environment: None,
+            env_allow: EnvAllowList::default(),
             data_dir: None,
             sync_interval: Duration::from_secs(10),
             sync_push: true,
             heartbeat_timeout: Duration::from_secs(10),
             worker_request_timeout: Duration::from_secs(30),
+            tls: None,
+            tls_ca: None,
+            http_header_timeout: Duration::from_secs(10),
+            users: Vec::new(),
+            sql_limits: SqlLimits::default(),
         }
     }
 }
@@ -90,6 +143,17 @@ impl fmt::Debug for Coordinator {
             .field("sync_push", &self.sync_push)
             .field("heartbeat_timeout", &self.heartbeat_timeout)
             .field("worker_request_timeout", &self.worker_request_timeout)
+            .field(
+                "users",
+                &self
+                    .users
+                    .iter()
+                    .map(|u| (&u.name, u.role))
+                    .collect::<Vec<_>>(),
+            )
+            .field("sql_limits", &self.sql_limits)
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +176,18 @@ pub enum ConfigError {
          on a laptop only)"
     )]
     MissingClusterSecret,
+    #[error(
+        "dev mode without an admin token serves only loopback addresses, and {name} is {addr}: \
+         listen on 127.0.0.1, or set QUARRY_ADMIN_TOKEN"
+    )]
+    DevModeOffLoopback {
+        name: &'static str,
+        addr: SocketAddr,
+    },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("users: {0}")]
+    Users(#[from] crate::coordinator::users::UsersError),
     #[error("{name} must not be empty")]
     EmptyToken { name: &'static str },
     #[error("invalid {name} \"{value}\": {reason}")]
@@ -133,15 +209,12 @@ impl Coordinator {
         }
     }
 
-    /// The runtime configuration: artifacts kept in the data directory and signed with the key
-    /// derived from the cluster secret, so workers can use them.
+    /// The runtime configuration: artifacts kept in the data directory, with the Ed25519 key
+    /// that signs the bundles workers install (`artifacts/artifact-signing.pk8`).
     pub fn runtime_config(&self) -> RuntimeConfig {
         let mut runtime = self.runtime.clone();
         if runtime.cache_dir.is_none() {
             runtime.cache_dir = self.data_dir.as_ref().map(|dir| dir.join("artifacts"));
-        }
-        if runtime.artifact_key.is_none() {
-            runtime.artifact_key = crate::cluster_key::artifact_key(self.cluster_secret.as_deref());
         }
         runtime
     }
@@ -192,6 +265,20 @@ impl Coordinator {
                 name: "the cluster secret",
             });
         }
+        if self.dev_mode && self.admin_token.is_none() {
+            // No password anywhere: only this machine may come in.
+            let served = [
+                ("the HTTP address", Some(self.http_addr)),
+                ("the PostgreSQL address", self.pg_addr),
+            ];
+            for (name, addr) in served {
+                if let Some(addr) = addr
+                    && !addr.ip().is_loopback()
+                {
+                    return Err(ConfigError::DevModeOffLoopback { name, addr });
+                }
+            }
+        }
         if !self.dev_mode {
             if self.admin_token.is_none() {
                 return Err(ConfigError::MissingAdminToken);
@@ -233,5 +320,21 @@ mod tests {
             ..Coordinator::default()
         };
         assert!(dev.check().is_ok());
+    }
+
+    #[test]
+    fn dev_mode_without_a_token_stays_on_loopback() {
+        let open = Coordinator {
+            dev_mode: true,
+            pg_addr: Some(SocketAddr::from(([0, 0, 0, 0], 5433))),
+            ..Coordinator::default()
+        };
+        let error = open.check().unwrap_err().to_string();
+        assert!(error.contains("0.0.0.0:5433"), "{error}");
+        let with_token = Coordinator {
+            admin_token: Some("t".into()),
+            ..open
+        };
+        assert!(with_token.check().is_ok());
     }
 }

@@ -5,8 +5,8 @@
 //! what a catalog must pass before it is stored, [`auth`] for tokens, [`api_error`] for how
 //! failures become status codes, [`metrics`] for `/metrics`, [`state`] for what handlers
 //! share, [`sync`] for the task that keeps every worker at the desired state,
-//! [`catalog_changes`] for creating, altering and deleting catalogs (API and SQL alike), and
-//! [`sql`] for queries.
+//! [`catalog_changes`] for creating, altering and deleting catalogs (API and SQL alike),
+//! [`users`] for who may run SQL with which role, and [`sql`] for queries.
 
 pub mod api;
 pub mod api_error;
@@ -19,9 +19,10 @@ pub mod serve;
 pub mod sql;
 pub mod state;
 pub mod sync;
+pub mod users;
 
 pub use api::router;
 pub use api_error::ApiError;
-pub use config::{ConfigError, Coordinator, DEFAULT_MAX_PLUGIN_SIZE};
+pub use config::{ConfigError, Coordinator, DEFAULT_MAX_PLUGIN_SIZE, SqlLimits};
 pub use serve::{ServeError, serve, serve_on};
 pub use state::AppState;

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::io;
 
+use quarry_pgwire::{PgAuthentication, PgConfig};
 use quarry_runtime::Runtime;
 use quarry_store::Store;
 use tokio::net::TcpListener;
@@ -14,6 +15,7 @@ use crate::coordinator::api::router;
 use crate::coordinator::config::{ConfigError, Coordinator};
 use crate::coordinator::sql::pg_runner::PgRunner;
 use crate::coordinator::state::AppState;
+use crate::http_server::serve_http;
 
 /// Why the coordinator could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,11 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServeError::Http)?;
+    let scheme = if state.http_serving().tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let pg = match config.pg_addr {
         Some(pg_addr) => {
@@ -57,13 +64,25 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
                         source,
                     })?;
             let pg_addr = pg_listener.local_addr().map_err(ServeError::Http)?;
-            tracing::info!(addr = %pg_addr, "postgres wire protocol listening");
+            let pg_config = pg_config(&state);
+            match pg_config.authentication {
+                PgAuthentication::Trust => tracing::warn!(
+                    addr = %pg_addr,
+                    "postgres wire protocol listening WITHOUT passwords (dev mode, no admin \
+                     token): any local user is an admin; loopback only"
+                ),
+                PgAuthentication::Scram(_) => tracing::info!(
+                    addr = %pg_addr,
+                    "postgres wire protocol listening (SCRAM-SHA-256)"
+                ),
+            }
             println!("quarry coordinator postgres on {pg_addr}");
             let runner = std::sync::Arc::new(PgRunner::new(state.clone()));
             let mut stopped = stopped.clone();
             Some(tokio::spawn(quarry_pgwire::serve(
                 pg_listener,
                 runner,
+                pg_config,
                 async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 },
@@ -72,7 +91,7 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
         None => None,
     };
     tracing::info!(%addr, database = state.store().backend_name(), "coordinator listening");
-    println!("quarry coordinator listening on http://{addr}");
+    println!("quarry coordinator listening on {scheme}://{addr}");
     let shutdown = async move {
         crate::shutdown_signal::shutdown_signal().await;
         let _ = stopping.send(true);
@@ -87,6 +106,23 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
     served
 }
 
+/// The PostgreSQL port's settings: SCRAM against the coordinator's users, or trust when there
+/// are none (dev mode without an admin token, which the config check keeps on loopback).
+fn pg_config(state: &AppState) -> PgConfig {
+    let limits = state.sql_limits();
+    PgConfig {
+        authentication: if state.sql_is_open() {
+            PgAuthentication::Trust
+        } else {
+            PgAuthentication::Scram(state.users().clone())
+        },
+        tls: state.http_serving().tls.clone(),
+        max_connections: limits.pg_max_connections,
+        startup_timeout: limits.pg_startup_timeout,
+        idle_timeout: limits.pg_idle_timeout,
+    }
+}
+
 /// Serves the API for `state` on an already bound `listener` until `shutdown` resolves; the
 /// store is closed afterwards. Tests bind `127.0.0.1:0` and call this.
 pub async fn serve_on(
@@ -98,6 +134,7 @@ pub async fn serve_on(
     let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();
     let sync = tokio::spawn(state.sync().clone().run(
         store.clone(),
+        state.worker_http().clone(),
         state.cluster_secret_value(),
         async {
             let _ = sync_stopped.await;
@@ -110,9 +147,8 @@ pub async fn serve_on(
             let _ = sql_stopped.await;
         },
     ));
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let serving = state.http_serving().clone();
+    let served = serve_http(listener, router(state), serving, shutdown).await;
     tracing::info!("coordinator stopping");
     let _ = stop_sync.send(());
     let _ = sync.await;

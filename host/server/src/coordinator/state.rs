@@ -8,12 +8,16 @@ use quarry_runtime::{Plugin as LoadedPlugin, Runtime};
 use quarry_sql::{QuarryCatalogs, QueryEngine};
 use quarry_store::{Plugin, Store};
 
+use crate::catalog_properties::EnvLookup;
 use crate::coordinator::api_error::ApiError;
 use crate::coordinator::auth::ExpectedToken;
-use crate::coordinator::config::{ConfigError, Coordinator};
+use crate::coordinator::config::{ConfigError, Coordinator, SqlLimits};
 use crate::coordinator::metrics::HttpMetrics;
 use crate::coordinator::sql::query_metrics::QueryMetrics;
 use crate::coordinator::sync::SyncTask;
+use crate::coordinator::users::Users;
+use crate::env_allow_list::EnvAllowList;
+use crate::http_server::HttpServing;
 
 /// The coordinator's shared state. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -30,7 +34,16 @@ struct Inner {
     /// The secret itself, for the coordinator's own calls to workers.
     cluster_secret_value: Option<String>,
     max_plugin_size: u64,
+    /// Who may run SQL; empty in dev mode without an admin token (then everyone is an admin).
+    users: Arc<Users>,
+    sql_limits: SqlLimits,
+    /// TLS and the header timeout of the HTTP API; the TLS acceptor serves the PostgreSQL port
+    /// too.
+    http_serving: HttpServing,
+    /// Calls workers (trusting `tls_ca` for `https://` workers).
+    worker_http: reqwest::Client,
     environment: Option<BTreeMap<String, String>>,
+    env_allow: EnvAllowList,
     http_metrics: HttpMetrics,
     query_metrics: QueryMetrics,
     sync: SyncTask,
@@ -48,7 +61,7 @@ impl AppState {
         config.check()?;
         if config.dev_mode && config.admin_token.is_none() {
             tracing::warn!(
-                "dev mode without an admin token: anyone who can reach the API can change it"
+                "dev mode without an admin token: anyone on this machine can change the cluster (loopback only)"
             );
         }
         if config.dev_mode && config.cluster_secret.is_none() {
@@ -65,7 +78,18 @@ impl AppState {
                 ),
                 cluster_secret_value: config.cluster_secret.clone(),
                 max_plugin_size: config.max_plugin_size,
+                users: Arc::new(Users::new(
+                    config.users.clone(),
+                    config.admin_token.as_deref(),
+                )?),
+                sql_limits: config.sql_limits.clone(),
+                http_serving: HttpServing {
+                    tls: config.tls.as_ref().map(crate::tls::acceptor).transpose()?,
+                    header_timeout: config.http_header_timeout,
+                },
+                worker_http: crate::tls::http_client(config.tls_ca.as_deref(), None)?,
                 environment: config.environment.clone(),
+                env_allow: config.env_allow.clone(),
                 http_metrics: HttpMetrics::default(),
                 query_metrics: QueryMetrics::default(),
                 sync: SyncTask::new(config.sync_settings()),
@@ -99,6 +123,40 @@ impl AppState {
         self.inner.max_plugin_size
     }
 
+    /// Who may run SQL.
+    pub fn users(&self) -> &Arc<Users> {
+        &self.inner.users
+    }
+
+    /// Whether SQL runs without passwords (dev mode without an admin token, loopback only):
+    /// then every session is an admin.
+    pub fn sql_is_open(&self) -> bool {
+        self.inner.users.is_empty()
+    }
+
+    pub fn sql_limits(&self) -> &SqlLimits {
+        &self.inner.sql_limits
+    }
+
+    /// The options a statement runs with: `session`'s engine settings (checked again when the
+    /// statement is planned) and the memory limit of one query.
+    pub fn query_options(&self, session: &[(String, String)]) -> quarry_sql::QueryOptions {
+        quarry_sql::QueryOptions {
+            settings: session.to_vec(),
+            memory_limit: self.inner.sql_limits.query_memory,
+        }
+    }
+
+    /// How the HTTP API is served (TLS, header timeout).
+    pub fn http_serving(&self) -> &HttpServing {
+        &self.inner.http_serving
+    }
+
+    /// The client for calls to workers.
+    pub fn worker_http(&self) -> &reqwest::Client {
+        &self.inner.worker_http
+    }
+
     /// The sync task's handle: tell it what changed.
     pub fn sync(&self) -> &SyncTask {
         &self.inner.sync
@@ -119,11 +177,10 @@ impl AppState {
     }
 
     /// The value of the environment variable `name` for `${ENV:NAME}` references.
-    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
-        match &self.inner.environment {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        }
+    pub(crate) fn env_var(&self, name: &str) -> EnvLookup {
+        self.inner
+            .env_allow
+            .lookup(name, self.inner.environment.as_ref())
     }
 
     /// Remembers a plugin the runtime loaded.

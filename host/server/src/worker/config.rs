@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use quarry_runtime::RuntimeConfig;
 
+use crate::env_allow_list::EnvAllowList;
+use crate::tls::TlsFiles;
+
 /// A worker's configuration.
 #[derive(Clone)]
 pub struct Worker {
@@ -34,8 +37,16 @@ pub struct Worker {
     pub runtime: RuntimeConfig,
     /// Where `${ENV:NAME}` references are resolved: `None` is the worker's process environment.
     pub environment: Option<BTreeMap<String, String>>,
+    /// Which variables `${ENV:NAME}` may read (`QUARRY_*` never).
+    pub env_allow: EnvAllowList,
     /// How many catalogs load at once during a sync.
     pub load_concurrency: usize,
+    /// TLS for the worker's endpoint; `None`: plain TCP.
+    pub tls: Option<TlsFiles>,
+    /// CA certificates (PEM) trusted when calling the coordinator over `https://`.
+    pub tls_ca: Option<PathBuf>,
+    /// A client must send a request's headers within this.
+    pub http_header_timeout: Duration,
 }
 
 impl Default for Worker {
@@ -51,7 +62,11 @@ impl Default for Worker {
             dev_mode: false,
             runtime: RuntimeConfig::default(),
             environment: None,
+            env_allow: EnvAllowList::default(),
             load_concurrency: 4,
+            tls: None,
+            tls_ca: None,
+            http_header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -74,6 +89,8 @@ impl fmt::Debug for Worker {
             .field("id", &self.id)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("dev_mode", &self.dev_mode)
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +107,11 @@ pub enum WorkerConfigError {
     EmptyClusterSecret,
     #[error("invalid coordinator URL \"{0}\": expected http://host:port")]
     CoordinatorUrl(String),
+    #[error(
+        "dev mode without a cluster secret serves only loopback addresses, and the worker's \
+         address is {0}: listen on 127.0.0.1, or set QUARRY_CLUSTER_SECRET"
+    )]
+    DevModeOffLoopback(SocketAddr),
 }
 
 impl Worker {
@@ -101,6 +123,9 @@ impl Worker {
         if !self.dev_mode && self.cluster_secret.is_none() {
             return Err(WorkerConfigError::MissingClusterSecret);
         }
+        if self.cluster_secret.is_none() && !self.http_addr.ip().is_loopback() {
+            return Err(WorkerConfigError::DevModeOffLoopback(self.http_addr));
+        }
         if !(self.coordinator_url.starts_with("http://")
             || self.coordinator_url.starts_with("https://"))
         {
@@ -111,15 +136,12 @@ impl Worker {
         Ok(())
     }
 
-    /// The runtime configuration: artifacts in `cache_dir/artifacts`, signed with the key
-    /// derived from the cluster secret, so the coordinator's artifacts are accepted.
+    /// The runtime configuration: artifacts in `cache_dir/artifacts`; the coordinator's
+    /// artifact key is trusted once the worker has asked for it (`worker/plugin_fetch.rs`).
     pub fn runtime_config(&self) -> RuntimeConfig {
         let mut runtime = self.runtime.clone();
         if runtime.cache_dir.is_none() {
             runtime.cache_dir = Some(self.cache_dir.join("artifacts"));
-        }
-        if runtime.artifact_key.is_none() {
-            runtime.artifact_key = crate::cluster_key::artifact_key(self.cluster_secret.as_deref());
         }
         runtime
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::sync_protocol::RegisterWorker;
+use crate::sync_protocol::{RegisterWorker, WorkerGoodbye};
 
 /// Why a call to the coordinator failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +47,11 @@ const SHORT_CALL: Duration = Duration::from_secs(5);
 const TRANSFER_CALL: Duration = Duration::from_secs(120);
 
 impl CoordinatorLink {
-    pub fn new(base: &str, cluster_secret: Option<String>) -> Self {
+    /// Calls the coordinator at `base` with `http` (which trusts its certificate for
+    /// `https://`).
+    pub fn new(http: reqwest::Client, base: &str, cluster_secret: Option<String>) -> Self {
         CoordinatorLink {
-            http: reqwest::Client::new(),
+            http,
             base: base.trim_end_matches('/').to_owned(),
             cluster_secret,
         }
@@ -71,10 +73,11 @@ impl CoordinatorLink {
         self.send(call, SHORT_CALL, "heartbeat").await.map(drop)
     }
 
-    pub async fn goodbye(&self, id: &str) -> Result<(), LinkError> {
+    pub async fn goodbye(&self, id: &str, goodbye: &WorkerGoodbye) -> Result<(), LinkError> {
         let call = self
             .http
-            .post(self.url(&format!("/v1/workers/{id}/goodbye")));
+            .post(self.url(&format!("/v1/workers/{id}/goodbye")))
+            .json(goodbye);
         self.send(call, SHORT_CALL, "goodbye").await.map(drop)
     }
 
@@ -84,6 +87,24 @@ impl CoordinatorLink {
             .http
             .get(self.url(&format!("/v1/plugins/by-sha256/{sha256}/component")));
         self.send(call, TRANSFER_CALL, "component fetch").await
+    }
+
+    /// The public key the coordinator signs artifact bundles with.
+    pub async fn artifact_key(&self) -> Result<[u8; 32], LinkError> {
+        let call = self.http.get(self.url("/v1/plugins/artifact-key"));
+        let body = self.send(call, SHORT_CALL, "artifact key fetch").await?;
+        let invalid = |message: &str| LinkError::Unreachable {
+            url: self.url("/v1/plugins/artifact-key"),
+            message: message.to_owned(),
+        };
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| invalid("the answer is not JSON"))?;
+        let key = parsed["public_key"]
+            .as_str()
+            .and_then(|key| hex::decode(key).ok())
+            .and_then(|key| <[u8; 32]>::try_from(key).ok())
+            .ok_or_else(|| invalid("the answer holds no 32-byte hex public key"))?;
+        Ok(key)
     }
 
     /// The coordinator's signed artifact of this component for an engine with `compat`.

@@ -1,21 +1,34 @@
 //! Staying known to the coordinator: register at start (retrying until the coordinator
 //! answers), heartbeat every interval, register again whenever the coordinator has forgotten
 //! this worker (a new database, or it was told the worker stopped), and say goodbye at shutdown.
+//! The registration and the goodbye are signed with the worker's key (`worker_identity.rs`).
 
 use std::time::Duration;
 
-use crate::sync_protocol::RegisterWorker;
+use crate::sync_protocol::{RegisterWorker, WorkerGoodbye};
 use crate::worker::state::WorkerState;
+use crate::worker_identity::{goodbye_message, registration_message};
 
 /// The longest wait between two registration attempts.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// Registers, then heartbeats forever. Run as a task; abort it to stop.
 pub async fn stay_registered(state: WorkerState, address: String, interval: Duration) {
+    let key = state.key();
+    let (id, started_at) = (state.id().to_owned(), state.started_at());
+    let public_key = key.public_key();
+    let signature = key.sign(&registration_message(
+        &id,
+        &address,
+        started_at,
+        &public_key,
+    ));
     let registration = RegisterWorker {
-        id: state.id().to_owned(),
+        id,
         address,
-        started_at: state.started_at(),
+        started_at,
+        public_key,
+        signature,
     };
     loop {
         register(&state, &registration).await;
@@ -72,7 +85,12 @@ async fn register(state: &WorkerState, registration: &RegisterWorker) {
 /// Tells the coordinator this worker is leaving, so it leaves readiness and scheduling now
 /// rather than after a heartbeat timeout.
 pub async fn say_goodbye(state: &WorkerState) {
-    match state.link().goodbye(state.id()).await {
+    let signed_at = chrono::Utc::now();
+    let goodbye = WorkerGoodbye {
+        signed_at,
+        signature: state.key().sign(&goodbye_message(state.id(), signed_at)),
+    };
+    match state.link().goodbye(state.id(), &goodbye).await {
         Ok(()) => tracing::info!("told the coordinator this worker is stopping"),
         Err(error) => tracing::warn!(%error, "cannot tell the coordinator this worker is stopping"),
     }

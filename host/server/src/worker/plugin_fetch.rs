@@ -2,10 +2,11 @@
 //!
 //! The component comes from the local cache directory if a file there hashes right, else from
 //! the coordinator (and is hashed before it is used or kept). Compiled code comes from the
-//! runtime's artifact cache; on a miss the worker first asks the coordinator for its signed
-//! artifact (same engine compatibility hash, signed with the key derived from the cluster
-//! secret), so a plugin compiled anywhere in the cluster is not compiled again here. Only when
-//! that fails does the worker compile it itself (see docs/adr/0009-worker-plugin-artifacts.md).
+//! runtime's artifact cache; on a miss the worker first asks the coordinator for its artifact
+//! (same engine compatibility hash, a bundle signed with the coordinator's Ed25519 key, whose
+//! public half the worker asks for once and trusts), so a plugin compiled on the coordinator is
+//! not compiled again here. Only when that fails does the worker compile it itself (see
+//! docs/adr/0009-worker-plugin-artifacts.md and 0016-worker-identity-and-artifact-keys.md).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ pub struct PluginFetcher {
     link: CoordinatorLink,
     components_dir: PathBuf,
     loaded: tokio::sync::Mutex<HashMap<String, Plugin>>,
+    /// Set once the coordinator's artifact key is trusted.
+    trusts_coordinator: tokio::sync::OnceCell<()>,
 }
 
 /// Hex sha256 of `bytes`.
@@ -36,6 +39,7 @@ impl PluginFetcher {
             link,
             components_dir,
             loaded: tokio::sync::Mutex::new(HashMap::new()),
+            trusts_coordinator: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -101,6 +105,19 @@ impl PluginFetcher {
 
     /// Asks the coordinator for its compiled artifact; any failure just means compiling here.
     async fn install_coordinator_artifact(&self, sha256: &str, reference: &str) {
+        let trusted = self
+            .trusts_coordinator
+            .get_or_try_init(|| async {
+                let key = self.link.artifact_key().await?;
+                self.runtime.trust_artifact_key(key);
+                tracing::info!(key = %hex::encode(key), "trusting the coordinator's artifact key");
+                Ok::<(), crate::worker::coordinator_link::LinkError>(())
+            })
+            .await;
+        if let Err(error) = trusted {
+            tracing::warn!(plugin = %reference, %error, "cannot fetch the coordinator's artifact key; compiling here");
+            return;
+        }
         let compat = self.runtime.compatibility_hash().to_owned();
         match self.link.artifact(sha256, &compat).await {
             Ok(artifact) => match self.runtime.install_signed_artifact(sha256, &artifact) {

@@ -9,11 +9,13 @@ use std::path::Path;
 use quarry_runtime::Runtime;
 use tokio::net::TcpListener;
 
+use crate::http_server::{HttpServing, serve_http};
 use crate::worker::api::router;
 use crate::worker::config::{Worker, WorkerConfigError};
 use crate::worker::coordinator_link::CoordinatorLink;
 use crate::worker::membership::{say_goodbye, stay_registered};
 use crate::worker::state::{WorkerParts, WorkerState};
+use crate::worker_identity::WorkerKey;
 
 /// Why the worker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +24,10 @@ pub enum ServeError {
     Config(#[from] WorkerConfigError),
     #[error("sandbox runtime: {0}")]
     Runtime(#[from] quarry_runtime::Error),
-    #[error("worker id file {path}: {source}")]
+    #[error("worker identity file {path}: {source}")]
     IdFile { path: String, source: io::Error },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("invalid worker id \"{0}\": use letters, digits, '-', '_' and '.', at most 128")]
     InvalidId(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -64,31 +68,50 @@ pub async fn serve_on(
     if quarry_store::validation::validate_worker_id(&id).is_err() {
         return Err(ServeError::InvalidId(id));
     }
+    let key_path = config.cache_dir.join("worker-key");
+    let key = WorkerKey::load_or_create(&key_path).map_err(|source| ServeError::IdFile {
+        path: key_path.display().to_string(),
+        source,
+    })?;
     let runtime = Runtime::new(config.runtime_config())?;
+    let serving = HttpServing {
+        tls: config.tls.as_ref().map(crate::tls::acceptor).transpose()?,
+        header_timeout: config.http_header_timeout,
+    };
+    let coordinator_http = crate::tls::http_client(config.tls_ca.as_deref(), None)?;
+    let scheme = if serving.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let bound = listener.local_addr().map_err(ServeError::Http)?;
     let address = config
         .advertise_url
         .clone()
-        .unwrap_or_else(|| format!("http://{bound}"));
+        .unwrap_or_else(|| format!("{scheme}://{bound}"));
     let state = WorkerState::new(WorkerParts {
         id: id.clone(),
         runtime,
-        link: CoordinatorLink::new(&config.coordinator_url, config.cluster_secret.clone()),
+        link: CoordinatorLink::new(
+            coordinator_http,
+            &config.coordinator_url,
+            config.cluster_secret.clone(),
+        ),
         components_dir: config.cache_dir.join("components"),
         cluster_secret: config.cluster_secret.clone(),
         environment: config.environment.clone(),
+        env_allow: config.env_allow.clone(),
+        key: std::sync::Arc::new(key),
         load_concurrency: config.load_concurrency,
     });
     tracing::info!(worker = %id, %bound, %address, coordinator = %config.coordinator_url, "worker listening");
-    println!("quarry worker {id} listening on http://{bound}");
+    println!("quarry worker {id} listening on {scheme}://{bound}");
     let membership = tokio::spawn(stay_registered(
         state.clone(),
         address,
         config.heartbeat_interval,
     ));
-    let served = axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve_http(listener, router(state.clone()), serving, shutdown).await;
     tracing::info!(worker = %id, "worker stopping");
     membership.abort();
     say_goodbye(&state).await;

@@ -9,14 +9,17 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use quarry_runtime::Runtime;
 
+use crate::catalog_properties::EnvLookup;
 use crate::coordinator::api_error::ApiError;
 use crate::coordinator::auth::ExpectedToken;
+use crate::env_allow_list::EnvAllowList;
 use crate::sync_protocol::{CatalogAssignment, HeldState, SyncRequest};
 use crate::worker::catalog_loader::load_catalog;
 use crate::worker::coordinator_link::CoordinatorLink;
 use crate::worker::held_catalogs::HeldCatalogs;
 use crate::worker::plugin_fetch::PluginFetcher;
 use crate::worker::scan_metrics::ScanMetrics;
+use crate::worker_identity::WorkerKey;
 
 /// The worker's shared state. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -36,6 +39,9 @@ struct Inner {
     ready: AtomicBool,
     cluster_secret: ExpectedToken,
     environment: Option<BTreeMap<String, String>>,
+    env_allow: EnvAllowList,
+    /// The worker's identity key: signs its registration and goodbye.
+    key: Arc<WorkerKey>,
     load_concurrency: usize,
     /// Serialises syncs: two overlapping syncs would interleave their loads.
     sync_lock: tokio::sync::Mutex<()>,
@@ -51,6 +57,8 @@ pub struct WorkerParts {
     pub components_dir: std::path::PathBuf,
     pub cluster_secret: Option<String>,
     pub environment: Option<BTreeMap<String, String>>,
+    pub env_allow: EnvAllowList,
+    pub key: Arc<WorkerKey>,
     pub load_concurrency: usize,
 }
 
@@ -76,6 +84,8 @@ impl WorkerState {
                     "cluster secret",
                 ),
                 environment: parts.environment,
+                env_allow: parts.env_allow,
+                key: parts.key,
                 load_concurrency: parts.load_concurrency.max(1),
                 sync_lock: tokio::sync::Mutex::new(()),
                 scan_metrics: ScanMetrics::default(),
@@ -85,6 +95,11 @@ impl WorkerState {
 
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// The worker's identity key.
+    pub fn key(&self) -> &WorkerKey {
+        &self.inner.key
     }
 
     pub fn started_at(&self) -> DateTime<Utc> {
@@ -122,11 +137,10 @@ impl WorkerState {
     }
 
     /// The value of `name` for `${ENV:NAME}` references.
-    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
-        match &self.inner.environment {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        }
+    pub(crate) fn env_var(&self, name: &str) -> EnvLookup {
+        self.inner
+            .env_allow
+            .lookup(name, self.inner.environment.as_ref())
     }
 
     /// What this worker holds, for the coordinator.

@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use quarry_runtime::{Runtime, RuntimeConfig};
 use quarry_server::coordinator::{AppState, Coordinator, router};
+use quarry_server::env_allow_list::EnvAllowList;
 use quarry_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -73,7 +74,12 @@ pub fn with_custom_section(mut bytes: Vec<u8>, name: &str, payload: &[u8]) -> Ve
     bytes
 }
 
-/// The configuration tests run with: both tokens set, a fixed environment for `${ENV:…}`.
+/// A secret the test environment holds for `${ENV:TESTKIT_SECRET}`, with a leading newline:
+/// the trick that once got an exact-match mask to miss it.
+pub const TESTKIT_SECRET: &str = "\nsw0rdfish-Secret";
+
+/// The configuration tests run with: both tokens set, a fixed environment for `${ENV:…}` with
+/// an allow-list that lets `TESTKIT_*`, `TPCH_*` and `TEST_UNSET_*` through.
 pub fn test_config(db: &TestDb) -> Coordinator {
     Coordinator {
         database_url: db.url().to_owned(),
@@ -82,7 +88,11 @@ pub fn test_config(db: &TestDb) -> Coordinator {
         environment: Some(BTreeMap::from([
             ("TESTKIT_BEHAVIOUR".to_owned(), "normal".to_owned()),
             ("TPCH_SPLITS".to_owned(), "4".to_owned()),
+            ("TESTKIT_SECRET".to_owned(), TESTKIT_SECRET.to_owned()),
+            ("QUARRY_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned()),
+            ("HOME".to_owned(), "/home/quarry".to_owned()),
         ])),
+        env_allow: EnvAllowList::new(&["TESTKIT_*", "TPCH_*", "TEST_UNSET_*", "QUARRY_*"]).unwrap(),
         ..Coordinator::default()
     }
 }

@@ -23,7 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 
 use crate::coordinator::api_error::ApiError;
-use crate::coordinator::auth::{Access, require_admin, require_cluster};
+use crate::coordinator::auth::{Access, require_admin, require_cluster, require_sql_user};
 use crate::coordinator::metrics::count_requests;
 use crate::coordinator::state::AppState;
 
@@ -66,6 +66,7 @@ pub enum RouteId {
     DeletePlugin,
     PluginComponent,
     PluginArtifact,
+    ArtifactKey,
     CreateCatalog,
     ListCatalogs,
     GetCatalog,
@@ -224,8 +225,9 @@ pub const ROUTES: &[RouteSpec] = &[
         method: HttpMethod::Get,
         path: "/v1/plugins/by-sha256/{sha256}/artifact",
         access: Access::Cluster,
-        summary: "The signed precompiled artifact of a component, for a worker whose engine \
-                  compatibility hash is `?compat=`; the worker then compiles nothing",
+        summary: "The precompiled artifact of a component as a bundle signed with the \
+                  coordinator's Ed25519 key, for a worker whose engine compatibility hash is \
+                  `?compat=`; the worker then compiles nothing",
         request: RequestBody::None,
         response: ResponseBody::Binary,
         statuses: &[
@@ -237,6 +239,17 @@ pub const ROUTES: &[RouteSpec] = &[
                 "no component with this sha256, or no artifact for that compatibility hash",
             ),
         ],
+    },
+    RouteSpec {
+        id: RouteId::ArtifactKey,
+        method: HttpMethod::Get,
+        path: "/v1/plugins/artifact-key",
+        access: Access::Cluster,
+        summary: "The Ed25519 public key the coordinator signs artifact bundles with: the one \
+                  key whose machine code a worker installs",
+        request: RequestBody::None,
+        response: ResponseBody::Json("ArtifactKey"),
+        statuses: &[(200, "the key"), AUTH_ERRORS[0], AUTH_ERRORS[1]],
     },
     RouteSpec {
         id: RouteId::CreateCatalog,
@@ -335,7 +348,7 @@ pub const ROUTES: &[RouteSpec] = &[
         id: RouteId::RunStatement,
         method: HttpMethod::Post,
         path: "/v1/statement",
-        access: Access::Admin,
+        access: Access::Sql,
         summary: "Run one SQL statement: a query, SHOW, or CREATE/ALTER/DROP CATALOG. JSON \
                   columns and rows; an Arrow IPC stream when the request accepts \
                   application/vnd.apache.arrow.stream",
@@ -389,9 +402,13 @@ pub const ROUTES: &[RouteSpec] = &[
         response: ResponseBody::Json("Worker"),
         statuses: &[
             (200, "registered"),
-            (400, "invalid worker id or address"),
+            (
+                400,
+                "invalid worker id or address, or a signature that is not the named key's",
+            ),
             AUTH_ERRORS[0],
             AUTH_ERRORS[1],
+            (409, "the id belongs to a live worker with another key"),
         ],
     },
     RouteSpec {
@@ -415,13 +432,18 @@ pub const ROUTES: &[RouteSpec] = &[
         method: HttpMethod::Post,
         path: "/v1/workers/{id}/goodbye",
         access: Access::Cluster,
-        summary: "A worker is shutting down; it leaves readiness and scheduling at once",
-        request: RequestBody::None,
+        summary: "A worker is shutting down, signed with its key; it leaves readiness and \
+                  scheduling at once",
+        request: RequestBody::Json("WorkerGoodbye"),
         response: ResponseBody::None,
         statuses: &[
             (204, "recorded"),
+            (400, "malformed body"),
             AUTH_ERRORS[0],
-            AUTH_ERRORS[1],
+            (
+                403,
+                "wrong cluster secret, or not signed by the worker's key (or too old)",
+            ),
             (404, "unknown worker"),
         ],
     },
@@ -478,6 +500,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         RouteId::DeletePlugin => on(method, plugins::delete),
         RouteId::PluginComponent => on(method, plugins::component),
         RouteId::PluginArtifact => on(method, plugins::artifact),
+        RouteId::ArtifactKey => on(method, plugins::artifact_key),
         RouteId::CreateCatalog => on(method, catalogs::create),
         RouteId::ListCatalogs => on(method, catalogs::list),
         RouteId::GetCatalog => on(method, catalogs::get),
@@ -508,6 +531,7 @@ pub fn router(state: AppState) -> Router {
             Access::Cluster => {
                 route.route_layer(from_fn_with_state(state.clone(), require_cluster))
             }
+            Access::Sql => route.route_layer(from_fn_with_state(state.clone(), require_sql_user)),
         };
         router = router.route(spec.path, route);
     }

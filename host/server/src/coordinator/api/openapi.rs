@@ -39,6 +39,8 @@ pub fn openapi() -> Value {
                                  "description": "QUARRY_ADMIN_TOKEN" },
                 "cluster_secret": { "type": "http", "scheme": "bearer",
                                     "description": "QUARRY_CLUSTER_SECRET" },
+                "sql_user": { "type": "http", "scheme": "basic",
+                              "description": "a user of the coordinator's `users` list" },
             },
             "schemas": schemas(),
         },
@@ -60,11 +62,13 @@ fn operation(spec: &RouteSpec) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(format!("{:?}", spec.id)));
     op.insert("summary".into(), json!(spec.summary));
-    if let Some(scheme) = spec.access.scheme() {
-        op.insert("security".into(), json!([{ scheme: [] }]));
-    } else {
-        op.insert("security".into(), json!([]));
-    }
+    let security: Vec<Value> = spec
+        .access
+        .schemes()
+        .iter()
+        .map(|scheme| json!({ *scheme: [] }))
+        .collect();
+    op.insert("security".into(), json!(security));
     let parameters: Vec<Value> = path_parameters(spec.path)
         .into_iter()
         .map(|name| {
@@ -252,12 +256,22 @@ fn schemas() -> Value {
             "required": ["id", "address", "started_at", "last_heartbeat", "state"],
             "properties": {
                 "id": string, "address": string, "started_at": time, "last_heartbeat": time,
-                "state": { "enum": ["alive", "dead", "stopped"] },
+                "state": { "enum": ["alive", "dead", "stopped"] }, "public_key": string,
             },
         },
         "RegisterWorker": {
-            "type": "object", "required": ["id", "address", "started_at"],
-            "properties": { "id": string, "address": string, "started_at": time },
+            "type": "object",
+            "required": ["id", "address", "started_at", "public_key", "signature"],
+            "properties": { "id": string, "address": string, "started_at": time,
+                            "public_key": string, "signature": string },
+        },
+        "ArtifactKey": {
+            "type": "object", "required": ["public_key"],
+            "properties": { "public_key": string },
+        },
+        "WorkerGoodbye": {
+            "type": "object", "required": ["signed_at", "signature"],
+            "properties": { "signed_at": time, "signature": string },
         },
         "WorkerList": {
             "type": "object", "required": ["workers"],

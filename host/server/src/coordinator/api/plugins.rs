@@ -211,6 +211,13 @@ pub async fn component(
         .into_response())
 }
 
+/// `GET /v1/plugins/artifact-key`: the public key artifact bundles are signed with (hex).
+pub async fn artifact_key(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "public_key": hex::encode(state.runtime().artifact_public_key()),
+    }))
+}
+
 /// The query of `GET /v1/plugins/by-sha256/{sha256}/artifact`.
 #[derive(Debug, serde::Deserialize)]
 pub struct ArtifactQuery {

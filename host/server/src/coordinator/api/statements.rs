@@ -7,12 +7,12 @@
 //! that disconnects cancels the query: the result stream is dropped, which stops every split on
 //! the workers.
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::TryStreamExt;
 use quarry_runtime::Pushdown;
@@ -23,6 +23,7 @@ use crate::coordinator::api::catalogs::parse_json;
 use crate::coordinator::api_error::{ApiError, ApiResult};
 use crate::coordinator::sql::{result_json, statement};
 use crate::coordinator::state::AppState;
+use crate::coordinator::users::Principal;
 
 /// The media type of an Arrow IPC stream.
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -37,11 +38,13 @@ pub struct Statement {
 /// `POST /v1/statement`.
 pub async fn run(
     State(state): State<AppState>,
+    Extension(user): Extension<Principal>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let sql = statement_text(&headers, body)?;
-    let stream = statement::run(&state, &sql, Vec::new()).await?;
+    let options = state.query_options(&[]);
+    let stream = statement::run(&state, &user, &options, &sql, Vec::new()).await?;
     let wants_arrow = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -3,7 +3,8 @@
 //!
 //! [`queryable_catalogs`] keeps the engine's catalogs in step with the cluster;
 //! [`worker_split_source`] streams a split from a worker that holds the catalog version;
-//! [`statement`] runs one statement for any front end (catalog DDL included);
+//! [`statement`] runs one statement for any front end (catalog DDL included) as a user, within
+//! the statement timeout of [`statement_deadline`];
 //! [`query_metrics`] counts statements running and finished;
 //! [`result_json`] renders a result as the HTTP API's JSON; [`pg_runner`] serves the
 //! PostgreSQL wire protocol's statements.
@@ -13,4 +14,5 @@ pub mod query_metrics;
 pub mod queryable_catalogs;
 pub mod result_json;
 pub mod statement;
+pub mod statement_deadline;
 pub mod worker_split_source;

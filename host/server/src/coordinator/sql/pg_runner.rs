@@ -4,11 +4,13 @@
 use arrow_schema::{DataType, SchemaRef};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::scalar::ScalarValue;
-use quarry_pgwire::{StatementError, StatementErrorCode, StatementRunner};
+use quarry_pgwire::{StatementError, StatementErrorCode, StatementRunner, StatementSession};
+use quarry_sql::check_session_setting;
 
 use crate::coordinator::api_error::ApiError;
 use crate::coordinator::sql::statement;
 use crate::coordinator::state::AppState;
+use crate::coordinator::users::Principal;
 
 /// Runs psql's and JDBC's statements on the coordinator.
 #[derive(Debug, Clone)]
@@ -26,21 +28,52 @@ impl PgRunner {
 impl StatementRunner for PgRunner {
     async fn run(
         &self,
+        session: &StatementSession,
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<SendableRecordBatchStream, StatementError> {
-        statement::run(&self.state, sql, params)
+        let user = self.principal(&session.user)?;
+        let options = self.state.query_options(&session.engine_settings);
+        statement::run(&self.state, &user, &options, sql, params)
             .await
             .map_err(to_statement_error)
     }
 
     async fn describe(
         &self,
+        session: &StatementSession,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), StatementError> {
-        statement::describe(&self.state, sql)
+        let user = self.principal(&session.user)?;
+        statement::describe(&self.state, &user, sql)
             .await
             .map_err(to_statement_error)
+    }
+
+    /// The settings of `quarry_sql::query_options::SESSION_SETTINGS`, with sensible values.
+    fn check_setting(&self, name: &str, value: &str) -> Result<(), StatementError> {
+        check_session_setting(name, value)
+            .map_err(|reason| StatementError::new(StatementErrorCode::InvalidParameter, reason))
+    }
+}
+
+impl PgRunner {
+    /// The session's user with its role. SCRAM proved the name; without users (dev mode on
+    /// loopback) everyone is an admin.
+    fn principal(&self, user: &str) -> Result<Principal, StatementError> {
+        if self.state.sql_is_open() {
+            return Ok(Principal::dev(user));
+        }
+        let role = self.state.users().role(user).ok_or_else(|| {
+            StatementError::new(
+                StatementErrorCode::PermissionDenied,
+                format!("user \"{user}\" is not configured"),
+            )
+        })?;
+        Ok(Principal {
+            name: user.to_owned(),
+            role,
+        })
     }
 }
 
@@ -52,6 +85,11 @@ fn to_statement_error(error: ApiError) -> StatementError {
         }
         ApiError::NotFound(_) => StatementErrorCode::NotFound,
         ApiError::Conflict(_) | ApiError::InUse { .. } => StatementErrorCode::Conflict,
+        ApiError::Forbidden(_) | ApiError::Unauthorized(_) => StatementErrorCode::PermissionDenied,
+        ApiError::PayloadTooLarge(_) => StatementErrorCode::LimitExceeded,
+        ApiError::QueryFailed(message) if message.contains("statement timeout") => {
+            StatementErrorCode::Cancelled
+        }
         _ => StatementErrorCode::Internal,
     };
     let message = match &error {

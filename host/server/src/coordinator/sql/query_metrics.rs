@@ -95,9 +95,11 @@ impl QueryMetrics {
     }
 }
 
-/// The statement's first line, cut to 120 characters, for the log.
+/// The statement's first line, cut to 120 characters, for the log; catalog DDL with its
+/// property values redacted (they may be literal passwords).
 fn summary(sql: &str) -> String {
-    let line = sql.trim().lines().next().unwrap_or_default();
+    let redacted = quarry_sql::catalog_ddl::redacted(sql);
+    let line = redacted.trim().lines().next().unwrap_or_default();
     match line.char_indices().nth(120) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line.to_owned(),

@@ -25,6 +25,7 @@ use crate::sync_protocol::{CatalogAssignment, CatalogVersion};
 pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>) {
     let catalogs = state.engine().catalogs().clone();
     let client = WorkerClient::new(
+        state.worker_http().clone(),
         state.cluster_secret_value(),
         state.sync().settings().request_timeout,
     );

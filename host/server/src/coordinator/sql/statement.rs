@@ -5,6 +5,10 @@
 //! as the HTTP API (`catalog_changes.rs`), then wait, within the worker request deadline, until
 //! the change is queryable (or has failed), so the next statement of the same session sees it.
 //! Everything else, the `SHOW` statements included, is the query engine's.
+//!
+//! Every statement runs as a [`Principal`]: catalog DDL needs the admin role. A statement
+//! longer than `max_statement_bytes` is refused before it is parsed, and one that is still
+//! planning or producing rows at `statement_timeout` fails.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,27 +20,37 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::scalar::ScalarValue;
-use quarry_sql::CatalogDdl;
+use quarry_sql::{CatalogDdl, QueryOptions};
 use quarry_store::{CatalogSpec, CatalogState};
 
 use crate::coordinator::api_error::{ApiError, ApiResult};
 use crate::coordinator::catalog_changes;
+use crate::coordinator::sql::statement_deadline::{timeout_message, with_deadline};
 use crate::coordinator::state::AppState;
+use crate::coordinator::users::{Principal, Role};
 
 /// How often a catalog statement checks whether its change is queryable yet.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Runs `sql` with the values of its `$1`, `$2`... placeholders (none for plain text).
-/// Dropping the stream cancels the query and stops its splits on the workers. The statement is
-/// counted in the coordinator's query metrics until its stream ends or is dropped.
+/// Runs `sql` as `user` with `options` (the session's settings, the query's memory limit) and
+/// the values of its `$1`, `$2`... placeholders (none for plain text). Dropping the stream cancels the query and stops its splits on the workers. The
+/// statement is counted in the coordinator's query metrics until its stream ends or is dropped.
 pub async fn run(
     state: &AppState,
+    user: &Principal,
+    options: &QueryOptions,
     sql: &str,
     params: Vec<ScalarValue>,
 ) -> ApiResult<SendableRecordBatchStream> {
+    check_length(state, sql)?;
     let metrics = state.query_metrics();
-    match start(state, sql, params).await {
-        Ok(stream) => Ok(metrics.track(sql, stream)),
+    let limit = state.sql_limits().statement_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
+    let started = tokio::time::timeout_at(deadline, start(state, user, options, sql, params))
+        .await
+        .unwrap_or_else(|_| Err(ApiError::QueryFailed(timeout_message(limit))));
+    match started {
+        Ok(stream) => Ok(metrics.track(sql, with_deadline(stream, deadline, limit))),
         Err(error) => {
             metrics.failed_to_start(sql, &error);
             Err(error)
@@ -44,8 +58,22 @@ pub async fn run(
     }
 }
 
+/// Refuses a statement over `max_statement_bytes` before anything parses it.
+fn check_length(state: &AppState, sql: &str) -> ApiResult<()> {
+    let max = state.sql_limits().max_statement_bytes;
+    if sql.len() > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the statement is {} bytes; the limit is {max} (max_statement_bytes)",
+            sql.len()
+        )));
+    }
+    Ok(())
+}
+
 async fn start(
     state: &AppState,
+    user: &Principal,
+    options: &QueryOptions,
     sql: &str,
     params: Vec<ScalarValue>,
 ) -> ApiResult<SendableRecordBatchStream> {
@@ -53,28 +81,52 @@ async fn start(
     if let Some(ddl) = quarry_sql::catalog_ddl::parse(sql).map_err(sql_error)? {
         return match ddl {
             CatalogDdl::Create { .. } | CatalogDdl::Alter { .. } | CatalogDdl::Drop { .. } => {
+                require_admin(user, &ddl)?;
                 let batch = catalog_statement(state, ddl).await?;
                 Ok(one_batch(batch))
             }
             _ => engine.sql_stream(sql).await.map_err(sql_error),
         };
     }
-    let mut frame = engine.dataframe(sql).await.map_err(sql_error)?;
+    let mut frame = engine
+        .dataframe_with(sql, options)
+        .await
+        .map_err(sql_error)?;
     if !params.is_empty() {
         frame = frame.with_param_values(params).map_err(df_error)?;
     }
     frame.execute_stream().await.map_err(df_error)
 }
 
+/// Catalog DDL is for admins.
+fn require_admin(user: &Principal, ddl: &CatalogDdl) -> ApiResult<()> {
+    if user.role == Role::Admin {
+        return Ok(());
+    }
+    let statement = match ddl {
+        CatalogDdl::Create { .. } => "CREATE CATALOG",
+        CatalogDdl::Alter { .. } => "ALTER CATALOG",
+        _ => "DROP CATALOG",
+    };
+    tracing::warn!(user = %user.name, role = %user.role, statement, "statement refused: not an admin");
+    Err(ApiError::Forbidden(format!(
+        "permission denied: {statement} needs the admin role, and user \"{}\" is a {}",
+        user.name, user.role
+    )))
+}
+
 /// The result schema of `sql` and the types of its placeholders (`$1` first), without running
-/// it.
+/// it. Refused like a run would be (length, role, read-only).
 pub async fn describe(
     state: &AppState,
+    user: &Principal,
     sql: &str,
 ) -> ApiResult<(SchemaRef, Vec<Option<DataType>>)> {
+    check_length(state, sql)?;
     if let Some(ddl) = quarry_sql::catalog_ddl::parse(sql).map_err(sql_error)? {
         let schema = match ddl {
             CatalogDdl::Create { .. } | CatalogDdl::Alter { .. } | CatalogDdl::Drop { .. } => {
+                require_admin(user, &ddl)?;
                 ddl_schema()
             }
             CatalogDdl::ShowCatalogs => one_column_schema("Catalog"),

@@ -119,11 +119,12 @@ impl SyncTask {
     pub async fn run(
         self,
         store: Store,
+        http: reqwest::Client,
         cluster_secret: Option<String>,
         shutdown: impl Future<Output = ()>,
     ) {
         let settings = self.inner.settings.clone();
-        let client = WorkerClient::new(cluster_secret, settings.request_timeout);
+        let client = WorkerClient::new(http, cluster_secret, settings.request_timeout);
         let desired_tx = &self.inner.desired;
         let mut syncers: HashMap<String, RunningSyncer> = HashMap::new();
         let started = Instant::now();

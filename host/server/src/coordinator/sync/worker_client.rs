@@ -35,9 +35,9 @@ pub struct WorkerClient {
 }
 
 impl WorkerClient {
-    pub fn new(cluster_secret: Option<String>, timeout: Duration) -> Self {
+    pub fn new(http: reqwest::Client, cluster_secret: Option<String>, timeout: Duration) -> Self {
         WorkerClient {
-            http: reqwest::Client::new(),
+            http,
             cluster_secret,
             timeout,
         }

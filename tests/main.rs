@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod sandbox;
 mod security;
 mod sql;
 mod sync;

@@ -24,15 +24,9 @@ use serde_json::{Value, json};
 /// `tiny` is scale factor 0.01.
 const TINY: f64 = 0.01;
 
-/// `POST /v1/statement` with JSON; the status and the body.
+/// `POST /v1/statement` with JSON, as the admin; the status and the body.
 async fn statement(cluster: &Cluster, sql: &str) -> (u16, Value) {
-    cluster
-        .call(
-            reqwest::Method::POST,
-            "/v1/statement",
-            Some(json!({ "sql": sql })),
-        )
-        .await
+    cluster.statement(sql).await
 }
 
 /// `POST /v1/statement` asking for an Arrow IPC stream; the result as Arrow.

@@ -317,6 +317,14 @@ impl Cluster {
         self.coordinator = Some(Process::spawn("coordinator", command));
     }
 
+    /// Replaces the coordinator's extra environment for its next start.
+    pub fn set_coordinator_env(&mut self, env: &[(&str, &str)]) {
+        self.coordinator_env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+    }
+
     /// SIGTERM to the coordinator; asserts it exits cleanly.
     pub fn stop_coordinator(&mut self) {
         let mut coordinator = self.coordinator.take().expect("a running coordinator");
@@ -378,6 +386,16 @@ impl Cluster {
             all.push_str(&format!("--- worker {id} ---\n{}", worker.output()));
         }
         all
+    }
+
+    /// `POST /v1/statement` with JSON, as the admin; the status and the JSON body.
+    pub async fn statement(&self, sql: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/statement",
+            Some(json!({ "sql": sql })),
+        )
+        .await
     }
 
     /// An admin call; answers the status and the JSON body (`null` when empty).

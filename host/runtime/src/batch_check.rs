@@ -2,10 +2,13 @@
 //!
 //! The contract says a batch is an IPC stream of one schema message and one record batch whose
 //! columns are the declared ones (or the projected subset, in projection order). Everything is
-//! checked: the byte cap before decoding, the IPC structure and buffers while decoding (arrow
-//! validates offsets and lengths, so a malicious buffer is an error, not undefined behaviour),
-//! then field names, types and nulls against the declared schema, and the row count against
-//! what the host asked for. The returned batch carries exactly the declared schema.
+//! checked: the byte cap before decoding, compression (refused: a compressed body could
+//! expand far past the cap, so the contract's batches are uncompressed), the IPC structure and
+//! buffers while decoding (arrow validates offsets and lengths, so a malicious buffer is an
+//! error, not undefined behaviour; a panic of the decoder on crafted metadata is caught and is
+//! an error too), then field names, types and nulls against the declared schema, and the row
+//! count against what the host asked for. The returned batch carries exactly the declared
+//! schema.
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_buffer::Buffer;
@@ -29,30 +32,17 @@ pub fn check_batch(
             ByteSize(max_batch_bytes)
         ));
     }
-    let mut buffer = Buffer::from_vec(bytes);
-    let mut decoder = StreamDecoder::new();
-    let mut batch = None;
-    while !buffer.is_empty() {
-        match decoder.decode(&mut buffer) {
-            Ok(Some(b)) => {
-                if batch.is_some() {
-                    return Err("more than one record batch in one IPC stream".into());
-                }
-                batch = Some(b);
-            }
-            Ok(None) => {
-                if !buffer.is_empty() {
-                    // The decoder consumed nothing and wants more: truncated input.
-                    break;
-                }
-            }
-            Err(e) => return Err(format!("invalid Arrow IPC: {e}")),
-        }
-    }
-    decoder
-        .finish()
-        .map_err(|e| format!("invalid Arrow IPC: {e}"))?;
-    let batch = batch.ok_or("an IPC stream without a record batch")?;
+    refuse_compression(&bytes)?;
+    let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode(bytes))).map_err(
+        |panic| {
+            let reason = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            format!("invalid Arrow IPC: the decoder failed on it ({reason})")
+        },
+    )??;
 
     let got = batch.schema();
     if got.fields().len() != expected.fields().len() {
@@ -91,6 +81,87 @@ pub fn check_batch(
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     RecordBatch::try_new_with_options(expected.clone(), batch.columns().to_vec(), &options)
         .map_err(|e| format!("schema mismatch: {e}"))
+}
+
+/// The one record batch of an IPC stream.
+fn decode(bytes: Vec<u8>) -> Result<RecordBatch, String> {
+    let mut buffer = Buffer::from_vec(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batch = None;
+    while !buffer.is_empty() {
+        match decoder.decode(&mut buffer) {
+            Ok(Some(b)) => {
+                if batch.is_some() {
+                    return Err("more than one record batch in one IPC stream".into());
+                }
+                batch = Some(b);
+            }
+            Ok(None) => {
+                if !buffer.is_empty() {
+                    // The decoder consumed nothing and wants more: truncated input.
+                    break;
+                }
+            }
+            Err(e) => return Err(format!("invalid Arrow IPC: {e}")),
+        }
+    }
+    decoder
+        .finish()
+        .map_err(|e| format!("invalid Arrow IPC: {e}"))?;
+    batch.ok_or_else(|| "an IPC stream without a record batch".to_owned())
+}
+
+/// Walks the stream's messages (continuation, metadata length, flatbuffer, body) and refuses
+/// any record or dictionary batch whose body is compressed. What does not parse is left to the
+/// decoder, which reports it.
+fn refuse_compression(bytes: &[u8]) -> Result<(), String> {
+    let word = |at: usize| -> Option<u32> {
+        let slice = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([slice[0], slice[1], slice[2], slice[3]]))
+    };
+    let mut at = 0usize;
+    while let Some(mut length) = word(at) {
+        at += 4;
+        if length == u32::MAX {
+            let Some(next) = word(at) else { break };
+            length = next;
+            at += 4;
+        }
+        if length == 0 {
+            break;
+        }
+        let Some(metadata) = usize::try_from(length)
+            .ok()
+            .and_then(|length| bytes.get(at..at.checked_add(length)?))
+        else {
+            break;
+        };
+        let Ok(message) = arrow_ipc::root_as_message(metadata) else {
+            break;
+        };
+        let compressed = message
+            .header_as_record_batch()
+            .is_some_and(|batch| batch.compression().is_some())
+            || message
+                .header_as_dictionary_batch()
+                .and_then(|dictionary| dictionary.data())
+                .is_some_and(|batch| batch.compression().is_some());
+        if compressed {
+            return Err(
+                "compressed Arrow IPC is not accepted (a batch's body must be uncompressed, so \
+                 the byte cap bounds what it decodes to)"
+                    .into(),
+            );
+        }
+        let Ok(body) = usize::try_from(message.bodyLength()) else {
+            break;
+        };
+        let Some(next) = (at + metadata.len()).checked_add(body) else {
+            break;
+        };
+        at = next;
+    }
+    Ok(())
 }
 
 fn field_list(schema: &SchemaRef) -> String {
@@ -158,6 +229,45 @@ mod tests {
         assert!(err.contains("at most 2"), "{err}");
         let err = check_batch(Vec::new(), &schema(), 10, 1 << 20).unwrap_err();
         assert!(err.contains("without a record batch"), "{err}");
+    }
+
+    #[test]
+    fn a_compressed_batch_is_refused_before_it_is_decompressed() {
+        use arrow_ipc::CompressionType;
+        use arrow_ipc::writer::IpcWriteOptions;
+        let options = IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::LZ4_FRAME))
+            .unwrap();
+        let mut out = Vec::new();
+        let b = batch(schema());
+        let mut w = StreamWriter::try_new_with_options(&mut out, &b.schema(), options).unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        let err = check_batch(out, &schema(), 10, 1 << 20).unwrap_err();
+        assert!(
+            err.contains("compressed Arrow IPC is not accepted"),
+            "{err}"
+        );
+    }
+
+    /// A buffer whose metadata points past the body: an error, never a panic or a short batch.
+    #[test]
+    fn a_buffer_offset_past_the_body_is_an_error() {
+        let mut bytes = encode(&batch(schema()));
+        // Corrupt every buffer offset/length pair of the record batch message: the flatbuffer
+        // stays valid, the numbers point far outside the body.
+        let needle = 3u64.to_le_bytes();
+        let mut changed = 0;
+        for at in 0..bytes.len().saturating_sub(8) {
+            if bytes[at..at + 8] == needle {
+                bytes[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+                changed += 1;
+            }
+        }
+        assert!(changed > 0, "no length to corrupt");
+        let err = check_batch(bytes, &schema(), 10, 1 << 20).unwrap_err();
+        assert!(err.contains("invalid Arrow IPC"), "{err}");
     }
 
     #[test]

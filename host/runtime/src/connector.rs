@@ -17,6 +17,7 @@ use wasmtime::component::ResourceAny;
 use crate::batch_check::check_batch;
 use crate::error::{Error, Result};
 use crate::instance_pool::{CallContext, Instance, InstancePool, connector_result};
+use crate::metadata_check::{check_columns, check_names};
 use crate::runtime::{Plugin, PluginInfo, Runtime};
 use crate::sandbox::{Grants, SandboxLimits};
 use crate::types::{ConfigIssue, ConnectorSpec, ScanPlan, ScanRequest, Split, TableSchema};
@@ -140,7 +141,10 @@ impl Connector {
                     .catalog()
                     .call_list_schemas(store, catalog)
             })?;
-            connector_result(ctx, r)
+            let names = connector_result(ctx, r)?;
+            check_names(&names, "schema")
+                .map_err(|reason| invalid_output(ctx, "catalog.list-schemas", reason))?;
+            Ok(names)
         })
         .await
     }
@@ -155,7 +159,10 @@ impl Connector {
                     .catalog()
                     .call_list_tables(store, catalog, &schema)
             })?;
-            connector_result(ctx, r)
+            let names = connector_result(ctx, r)?;
+            check_names(&names, "table")
+                .map_err(|reason| invalid_output(ctx, "catalog.list-tables", reason))?;
+            Ok(names)
         })
         .await
     }
@@ -181,6 +188,8 @@ impl Connector {
                 .call_describe_table(store, catalog, &key.0, &key.1)
         })?;
         let described: TableSchema = connector_result(ctx, r)?.into();
+        check_columns(described.columns.iter().map(|c| c.name.as_str()))
+            .map_err(|reason| invalid_output(ctx, "catalog.describe-table", reason))?;
         if let Ok(mut map) = self.inner.described.lock() {
             map.insert(key.clone(), described.clone());
         }
@@ -270,11 +279,31 @@ impl Connector {
         // The split is read on one blocking thread from start to end, one batch ahead of the
         // consumer: no thread hop per batch, and the next batch is generated while the
         // consumer works on this one. The bounded channel is the backpressure.
+        //
+        // The reading thread says when it is done (`finished`): if the channel closes without
+        // that, the thread died (a panic), and the split fails instead of ending short.
         let (tx, rx) = tokio::sync::mpsc::channel(SCAN_PREFETCH);
-        tokio::task::spawn_blocking(move || scan.run(tx));
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })))
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = finished.clone();
+        let at = self.inner.state.ctx.at.clone();
+        tokio::task::spawn_blocking(move || scan.run(tx, &done));
+        Ok(Box::pin(futures::stream::unfold(
+            Some((rx, finished, at)),
+            |state| async move {
+                let (mut rx, finished, at) = state?;
+                match rx.recv().await {
+                    Some(item) => Some((item, Some((rx, finished, at)))),
+                    None if finished.load(std::sync::atomic::Ordering::SeqCst) => None,
+                    None => Some((
+                        Err(Error::Internal(format!(
+                            "{at}: the thread reading the split stopped before its end; the \
+                             split is failed rather than returned short"
+                        ))),
+                        None,
+                    )),
+                }
+            },
+        )))
     }
 
     /// Runs `f` with an instance on a blocking thread, then gives the instance back (or drops
@@ -329,6 +358,14 @@ impl Connector {
         })
         .await
         .map_err(|e| Error::Internal(format!("plugin call task failed: {e}")))?
+    }
+}
+
+fn invalid_output(ctx: &CallContext, call: &'static str, reason: String) -> Error {
+    Error::InvalidOutput {
+        at: ctx.at.clone(),
+        call,
+        reason,
     }
 }
 
@@ -417,9 +454,21 @@ impl SplitScan {
         outcome
     }
 
-    /// Reads the split to its end (or first error) into `tx`. When the consumer goes away
-    /// mid-split, the instance is dropped with its half-read reader.
-    fn run(mut self, tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>) {
+    /// Reads the split to its end (or first error) into `tx`, then sets `finished` while `tx`
+    /// is still open, so the consumer can tell a finished split from a thread that died.
+    fn run(
+        self,
+        tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+        finished: &std::sync::atomic::AtomicBool,
+    ) {
+        self.read_all(&tx);
+        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(tx);
+    }
+
+    /// The loop of [`Self::run`]. When the consumer goes away mid-split, the instance is
+    /// dropped with its half-read reader.
+    fn read_all(mut self, tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>) {
         loop {
             match self.step() {
                 Ok(Step::Batch(batch)) => {

@@ -31,6 +31,7 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod instance_pool;
+pub mod metadata_check;
 pub mod plugin_log;
 pub mod runtime;
 pub mod sandbox;

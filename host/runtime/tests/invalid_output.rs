@@ -89,3 +89,28 @@ async fn a_projection_out_of_range_is_refused_before_reading() {
     let err = c.scan(request, split).await.err().expect("refused");
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
 }
+
+/// Metadata that puts a buffer far past the body fails the scan with an error: never a panic
+/// that ends the split short, never a batch with made-up rows.
+#[tokio::test]
+async fn a_batch_whose_buffer_reaches_past_its_body() {
+    let rt = common::runtime();
+    let testkit = common::load(&rt, "testkit").await;
+    let err = scan_error(config(&testkit, "crafted-offsets"), &rt).await;
+    assert!(matches!(err, Error::InvalidOutput { .. }), "{err:?}");
+    assert!(err.to_string().contains("invalid Arrow IPC"), "{err}");
+}
+
+/// A compressed body is refused before anything decompresses it.
+#[tokio::test]
+async fn a_compressed_batch_is_refused() {
+    let rt = common::runtime();
+    let testkit = common::load(&rt, "testkit").await;
+    let err = scan_error(config(&testkit, "compressed-bomb"), &rt).await;
+    assert!(matches!(err, Error::InvalidOutput { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("compressed Arrow IPC is not accepted"),
+        "{err}"
+    );
+}

@@ -45,6 +45,11 @@ const BEHAVIOURS: &[&str] = &[
     "huge-batch",
     "escape",
     "echo-secret",
+    "crafted-offsets",
+    "compressed-bomb",
+    "many-schemas",
+    "wide-table",
+    "long-name",
 ];
 
 /// What `echo-secret` says about its `echo` property: the value as given, trimmed, escaped and
@@ -160,6 +165,19 @@ fn numbers_schema() -> TableSchema {
     }
 }
 
+/// `main.numbers` as the `wide-table` behaviour describes it: `id` and `name`, then
+/// `columns - 2` more.
+fn wide_schema(columns: usize) -> TableSchema {
+    let mut schema = numbers_schema();
+    schema.columns.extend((2..columns).map(|i| Column {
+        name: format!("c{i}"),
+        data_type: DataType::Int64,
+        nullable: true,
+        doc: None,
+    }));
+    schema
+}
+
 fn attempts_schema() -> TableSchema {
     let col = |name: &str, data_type| Column {
         name: name.into(),
@@ -200,10 +218,12 @@ impl GuestCatalog for TestCatalog {
     }
 
     fn list_schemas(&self) -> Result<Vec<String>, ConnectorError> {
-        if self.behaviour == "loop-in-metadata" {
-            spin_forever();
+        match self.behaviour.as_str() {
+            "loop-in-metadata" => spin_forever(),
+            "many-schemas" => Ok((0..1_000_000).map(|i| format!("schema_{i}")).collect()),
+            "long-name" => Ok(vec!["main".into(), "s".repeat(100 << 20)]),
+            _ => Ok(vec!["main".into(), "escape".into()]),
         }
-        Ok(vec!["main".into(), "escape".into()])
     }
 
     fn list_tables(&self, schema: String) -> Result<Vec<String>, ConnectorError> {
@@ -218,6 +238,7 @@ impl GuestCatalog for TestCatalog {
 
     fn describe_table(&self, schema: String, table: String) -> Result<TableSchema, ConnectorError> {
         match (schema.as_str(), table.as_str()) {
+            ("main", "numbers") if self.behaviour == "wide-table" => Ok(wide_schema(200_000)),
             ("main", "numbers") => Ok(numbers_schema()),
             ("escape", "attempts") => Ok(attempts_schema()),
             _ => Err(ConnectorError::NotFound(format!(
@@ -320,6 +341,8 @@ impl GuestSplitReader for TestReader {
             "panic" => panic!("testkit: deliberate panic in next"),
             "unreachable" => core::arch::wasm32::unreachable(),
             "invalid-ipc" => return Ok(Some(b"this is not arrow ipc, not at all".to_vec())),
+            "crafted-offsets" => return crafted_offsets(self.numbers_projected()).map(Some),
+            "compressed-bomb" => return compressed_bomb(self.numbers_projected()).map(Some),
             "wrong-schema" => {
                 let schema = Arc::new(Schema::new(vec![Field::new("x", ArrowType::Float64, true)]));
                 let col: ArrayRef = Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0]));
@@ -403,6 +426,59 @@ fn encode(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Result<Vec<u8>, Connec
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(internal)?;
     let mut out = Vec::new();
     let mut writer = StreamWriter::try_new(&mut out, &schema).map_err(internal)?;
+    writer.write(&batch).map_err(internal)?;
+    writer.finish().map_err(internal)?;
+    drop(writer);
+    Ok(out)
+}
+
+/// A valid batch of three rows whose metadata then says the `id` values buffer (24 bytes) is a
+/// GiB long: the buffer reaches far past the body.
+fn crafted_offsets(schema: Arc<Schema>) -> Result<Vec<u8>, ConnectorError> {
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|field| -> ArrayRef {
+            match field.data_type() {
+                ArrowType::Int64 => Arc::new(Int64Array::from(vec![1, 2, 3])),
+                _ => Arc::new(StringArray::from(vec!["a", "b", "c"])),
+            }
+        })
+        .collect();
+    let mut bytes = encode(schema, columns)?;
+    let length = 24u64.to_le_bytes();
+    let at = (0..bytes.len().saturating_sub(8))
+        .find(|&at| bytes[at..at + 8] == length)
+        .ok_or_else(|| ConnectorError::Internal("no buffer length to corrupt".into()))?;
+    bytes[at..at + 8].copy_from_slice(&(1u64 << 30).to_le_bytes());
+    Ok(bytes)
+}
+
+/// An LZ4-compressed batch whose `name` column decompresses to 64 MiB: a few hundred KiB on
+/// the wire, far over any batch cap once expanded.
+fn compressed_bomb(schema: Arc<Schema>) -> Result<Vec<u8>, ConnectorError> {
+    let internal = |e: arrow_schema::ArrowError| ConnectorError::Internal(e.to_string());
+    let chunk = "x".repeat(1 << 20);
+    let rows = 64;
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|field| -> ArrayRef {
+            match field.data_type() {
+                ArrowType::Int64 => Arc::new(Int64Array::from_iter_values(0..rows)),
+                _ => Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|_| chunk.as_str()),
+                )),
+            }
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(internal)?;
+    let options = arrow_ipc::writer::IpcWriteOptions::default()
+        .try_with_compression(Some(arrow_ipc::CompressionType::LZ4_FRAME))
+        .map_err(internal)?;
+    let mut out = Vec::new();
+    let mut writer =
+        StreamWriter::try_new_with_options(&mut out, &schema, options).map_err(internal)?;
     writer.write(&batch).map_err(internal)?;
     writer.finish().map_err(internal)?;
     drop(writer);

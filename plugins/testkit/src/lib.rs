@@ -15,6 +15,11 @@
 //! | `wrong-schema` | `next` returns valid IPC with other columns than declared |
 //! | `huge-batch` | `next` returns a valid batch of about `huge_bytes` bytes (default 96 MiB) |
 //! | `escape` | serves `escape.attempts(attempt, succeeded, detail)`: what it managed to reach |
+//! | `crafted-offsets` | `next` returns a batch whose metadata puts a buffer far past the body |
+//! | `compressed-bomb` | `next` returns an LZ4-compressed batch that expands to 64 MiB |
+//! | `many-schemas` | `list-schemas` answers a million names |
+//! | `wide-table` | `main.numbers` is described with 200,000 columns |
+//! | `long-name` | `list-schemas` answers a 100 MiB name |
 //! | `echo-secret` | `validate` repeats its secret `echo` property (as given, trimmed, escaped, hex) in an issue and a log line |
 //!
 //! The `escape` behaviour tries files (`/etc/passwd`, the comma-separated `read_paths`), lists

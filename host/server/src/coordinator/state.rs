@@ -13,6 +13,7 @@ use crate::coordinator::api_error::ApiError;
 use crate::coordinator::auth::ExpectedToken;
 use crate::coordinator::config::{ConfigError, Coordinator, SqlLimits};
 use crate::coordinator::metrics::HttpMetrics;
+use crate::coordinator::sql::coordinator_open_failures::CoordinatorOpenFailures;
 use crate::coordinator::sql::query_metrics::QueryMetrics;
 use crate::coordinator::sync::SyncTask;
 use crate::coordinator::users::Users;
@@ -42,6 +43,8 @@ struct Inner {
     http_serving: HttpServing,
     /// Calls workers (trusting `tls_ca` for `https://` workers).
     worker_http: reqwest::Client,
+    /// Catalogs the coordinator cannot open for SQL.
+    open_failures: CoordinatorOpenFailures,
     environment: Option<BTreeMap<String, String>>,
     env_allow: EnvAllowList,
     http_metrics: HttpMetrics,
@@ -88,6 +91,7 @@ impl AppState {
                     header_timeout: config.http_header_timeout,
                 },
                 worker_http: crate::tls::http_client(config.tls_ca.as_deref(), None)?,
+                open_failures: CoordinatorOpenFailures::default(),
                 environment: config.environment.clone(),
                 env_allow: config.env_allow.clone(),
                 http_metrics: HttpMetrics::default(),
@@ -150,6 +154,11 @@ impl AppState {
     /// How the HTTP API is served (TLS, header timeout).
     pub fn http_serving(&self) -> &HttpServing {
         &self.inner.http_serving
+    }
+
+    /// The catalogs the coordinator cannot open for SQL.
+    pub fn open_failures(&self) -> &CoordinatorOpenFailures {
+        &self.inner.open_failures
     }
 
     /// The client for calls to workers.

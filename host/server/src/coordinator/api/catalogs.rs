@@ -73,15 +73,29 @@ pub struct CatalogResponse {
 
 impl CatalogResponse {
     /// The response for `catalog`, redacting the properties the plugin's `fields` declare secret.
-    /// Without a status (a catalog just created, before anyone reported) it is `pending`.
-    pub fn new(catalog: Catalog, fields: &[ConfigField], status: Option<CatalogStatus>) -> Self {
+    /// Without a status (a catalog just created, before anyone reported) it is `pending`. When
+    /// the coordinator could not open this generation for SQL (`coordinator_failure`), it is
+    /// `failed`, with the reason as an error of `"coordinator"`, whatever the workers say.
+    pub fn new(
+        catalog: Catalog,
+        fields: &[ConfigField],
+        status: Option<CatalogStatus>,
+        coordinator_failure: Option<String>,
+    ) -> Self {
         let plugin = catalog.plugin_reference();
-        let (state, errors, workers) = match status {
+        let (mut state, mut errors, workers) = match status {
             Some(status) if status.generation == catalog.generation => {
                 (status.state, status.errors, status.workers)
             }
             _ => (CatalogState::Pending, Vec::new(), Vec::new()),
         };
+        if let Some(reason) = coordinator_failure {
+            state = CatalogState::Failed;
+            errors.push(WorkerError {
+                worker: "coordinator".to_owned(),
+                error: reason,
+            });
+        }
         CatalogResponse {
             properties: redact_properties(&catalog.properties, fields),
             name: catalog.name,
@@ -154,7 +168,10 @@ async fn respond(
         Err(quarry_store::Error::NotFound { .. }) => None,
         Err(other) => return Err(other.into()),
     };
-    Ok(CatalogResponse::new(catalog, fields, status))
+    let failure = state
+        .open_failures()
+        .reason(&catalog.name, catalog.generation);
+    Ok(CatalogResponse::new(catalog, fields, status, failure))
 }
 
 /// `POST /v1/catalogs`.
@@ -206,7 +223,10 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<CatalogList>>
                 .get(&catalog.plugin_reference())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            CatalogResponse::new(catalog, fields, status)
+            let failure = state
+                .open_failures()
+                .reason(&catalog.name, catalog.generation);
+            CatalogResponse::new(catalog, fields, status, failure)
         })
         .collect();
     Ok(Json(CatalogList { catalogs }))
@@ -260,7 +280,7 @@ mod tests {
             secret: true,
             ..ConfigField::default()
         }];
-        let response = CatalogResponse::new(catalog, &fields, None);
+        let response = CatalogResponse::new(catalog, &fields, None, None);
         let json = serde_json::to_string(&response).unwrap_or_default();
         assert!(!json.contains("hunter2"), "{json}");
         assert_eq!(response.properties["password"], "***");

@@ -7,10 +7,15 @@
 //! sets it in the engine with a [`WorkerSplitSource`]. During an alter the previous generation
 //! stays queryable until a worker holds the new one; a query already running keeps the
 //! generation it started with.
+//!
+//! A catalog the coordinator cannot open is not queryable: it is recorded in
+//! [`CoordinatorOpenFailures`](crate::coordinator::sql::coordinator_open_failures), so its
+//! status reads `failed` with the reason, and retried after 1 s, 2 s, 4 s … up to a minute.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use quarry_sql::QuarryCatalogs;
 
@@ -32,7 +37,7 @@ pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>)
     let mut desired = state.sync().desired();
     let mut view_changes = state.sync().view().subscribe();
     let mut opened: HashMap<String, CatalogVersion> = HashMap::new();
-    let mut failed: HashMap<String, CatalogVersion> = HashMap::new();
+    let mut failed: HashMap<String, OpenFailure> = HashMap::new();
     tokio::pin!(shutdown);
     loop {
         let wanted = desired.borrow_and_update().clone();
@@ -46,9 +51,18 @@ pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>)
             &mut failed,
         )
         .await;
+        // Wake for the next retry of a catalog that failed to open, if any.
+        let next_retry = failed.values().map(|failure| failure.retry_at).min();
+        let retry = async {
+            match next_retry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             changed = desired.changed() => if changed.is_err() { return },
             changed = view_changes.changed() => if changed.is_err() { return },
+            () = retry => {}
             () = &mut shutdown => return,
         }
     }
@@ -60,7 +74,7 @@ async fn reconcile(
     client: &WorkerClient,
     desired: &DesiredState,
     opened: &mut HashMap<String, CatalogVersion>,
-    failed: &mut HashMap<String, CatalogVersion>,
+    failed: &mut HashMap<String, OpenFailure>,
 ) {
     opened.retain(|name, _| {
         let keep = desired.catalogs.contains_key(name);
@@ -70,11 +84,22 @@ async fn reconcile(
         }
         keep
     });
-    failed.retain(|name, version| desired.catalogs.get(name).map(|a| a.version) == Some(*version));
+    failed.retain(|name, failure| {
+        let current = desired.catalogs.get(name).map(|a| a.version) == Some(failure.version);
+        if !current {
+            state.open_failures().clear(name);
+        }
+        current
+    });
     let view = state.sync().view();
+    let now = tokio::time::Instant::now();
     for assignment in desired.catalogs.values() {
         let name = &assignment.name;
-        if opened.get(name) == Some(&assignment.version) || failed.contains_key(name) {
+        if opened.get(name) == Some(&assignment.version)
+            || failed
+                .get(name)
+                .is_some_and(|failure| failure.retry_at > now)
+        {
             continue;
         }
         if view.holders(name, assignment.version).is_empty() {
@@ -93,16 +118,44 @@ async fn reconcile(
                     Arc::new(source),
                 );
                 opened.insert(name.clone(), assignment.version);
+                failed.remove(name);
+                state.open_failures().clear(name);
                 tracing::info!(catalog = %name, generation = assignment.version.generation,
                     "catalog queryable");
             }
             Err(reason) => {
+                let attempts = failed.get(name).map_or(0, |failure| failure.attempts) + 1;
+                let wait = retry_wait(attempts);
                 tracing::warn!(catalog = %name, generation = assignment.version.generation,
-                    %reason, "catalog cannot be opened on the coordinator: not queryable");
-                failed.insert(name.clone(), assignment.version);
+                    %reason, attempts, retry_in = ?wait,
+                    "catalog cannot be opened on the coordinator: not queryable, status failed");
+                state
+                    .open_failures()
+                    .record(name, assignment.version.generation, &reason);
+                failed.insert(
+                    name.clone(),
+                    OpenFailure {
+                        version: assignment.version,
+                        attempts,
+                        retry_at: now + wait,
+                    },
+                );
             }
         }
     }
+}
+
+/// A catalog the coordinator failed to open, and when to try again.
+#[derive(Debug, Clone, Copy)]
+struct OpenFailure {
+    version: CatalogVersion,
+    attempts: u32,
+    retry_at: tokio::time::Instant,
+}
+
+/// 1 s after the first failure, doubling to at most a minute.
+fn retry_wait(attempts: u32) -> Duration {
+    Duration::from_secs(1u64 << attempts.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
 async fn open(state: &AppState, assignment: &CatalogAssignment) -> Result<OpenedCatalog, String> {

@@ -260,6 +260,9 @@ async fn wait_until_settled(
         if state.engine().catalogs().generation(name) == Some(wanted) {
             return ("ready".to_owned(), None);
         }
+        if let Some(reason) = state.open_failures().reason(name, generation) {
+            return ("failed".to_owned(), Some(format!("coordinator: {reason}")));
+        }
         if let Ok(status) = state.store().catalog_status(name).await
             && status.generation == generation
             && status.state == CatalogState::Failed

@@ -1,0 +1,165 @@
+//! End-to-end: hostile plugin output on real processes never becomes a wrong answer. A batch
+//! whose metadata reaches past its body and a compressed bomb each fail the query with the
+//! reason (HTTP 422), and a well-behaved catalog on the same worker keeps answering; oversized
+//! metadata is refused at its bound; a catalog the coordinator cannot open reads `failed`, not
+//! `ready`.
+
+use std::time::Duration;
+
+use quarry_testing::TestDb;
+use serde_json::json;
+
+use crate::common::cluster::Cluster;
+
+/// A coordinator and worker `w1` with one testkit catalog per `(name, behaviour)`, each of
+/// `rows` rows, plus `good` (behaviour `normal`), queryable.
+async fn testkit_cluster(db: &TestDb, catalogs: &[(&str, &str)], rows: u64) -> Cluster {
+    let mut cluster = Cluster::start(db.url());
+    cluster.start_worker("w1", &[]);
+    let testkit = cluster.upload_plugin("testkit").await;
+    for (name, behaviour) in catalogs.iter().chain(&[("good", "normal")]) {
+        cluster
+            .create_catalog(
+                name,
+                &testkit,
+                json!({ "behaviour": behaviour, "rows": rows.to_string() }),
+            )
+            .await;
+        cluster
+            .wait_for_catalog(name, 1, "ready", &["w1"], "loaded")
+            .await;
+    }
+    // Queryable on the coordinator once the worker holds it.
+    assert_good_answers(&cluster, rows).await;
+    cluster
+}
+
+/// The well-behaved catalog answers its row count.
+async fn assert_good_answers(cluster: &Cluster, rows: u64) {
+    cluster
+        .wait_for("good answers", Duration::from_secs(30), || async {
+            match cluster
+                .statement("SELECT count(*) AS n FROM good.main.numbers")
+                .await
+            {
+                (200, body) if body["rows"] == json!([[rows]]) => Ok(()),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_and_compressed_batches_fail_the_query_and_never_answer_short() {
+    let db = TestDb::sqlite();
+    let cluster = testkit_cluster(
+        &db,
+        &[("crafted", "crafted-offsets"), ("bomb", "compressed-bomb")],
+        100,
+    )
+    .await;
+    for (catalog, reason) in [
+        ("crafted", "invalid Arrow IPC"),
+        ("bomb", "compressed Arrow IPC is not accepted"),
+    ] {
+        let sql = format!("SELECT count(*) AS n FROM {catalog}.main.numbers");
+        let (status, body) = cluster.statement(&sql).await;
+        assert_eq!(status, 422, "{catalog}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{catalog}: {message}");
+    }
+    assert_good_answers(&cluster, 100).await;
+}
+
+/// A connector that lists a million schemas, a 100 MiB schema name, or a table of 200,000
+/// columns gets an error naming the bound, and other catalogs keep answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_metadata_is_refused_at_its_bound() {
+    let db = TestDb::sqlite();
+    let cluster = testkit_cluster(
+        &db,
+        &[
+            ("many", "many-schemas"),
+            ("long", "long-name"),
+            ("wide", "wide-table"),
+        ],
+        10,
+    )
+    .await;
+    for (sql, bound) in [
+        (
+            "SHOW SCHEMAS FROM many",
+            "1000000 schema names, over the limit of 100000",
+        ),
+        ("SHOW SCHEMAS FROM long", "over the limit of 1024"),
+        (
+            "SELECT count(*) FROM wide.main.numbers",
+            "200000 columns, over the limit of 10000",
+        ),
+    ] {
+        let (status, body) = cluster.statement(sql).await;
+        assert!(status >= 400, "{sql}: {status} {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(bound), "{sql}: {body}");
+        assert!(
+            message.len() < 2000,
+            "{sql}: the answer repeats the metadata: {} bytes",
+            message.len()
+        );
+    }
+    assert_good_answers(&cluster, 10).await;
+}
+
+/// A catalog every worker loaded but the coordinator cannot open is not `ready`: its status is
+/// `failed` with the coordinator's reason, and it is ready again once the coordinator can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_the_coordinator_cannot_open_is_not_ready() {
+    let db = TestDb::sqlite();
+    let allowed = [("QUARRY_ENV_ALLOW", "TPCH_SPLITS"), ("TPCH_SPLITS", "2")];
+    let mut cluster = Cluster::start_with(db.url(), Default::default(), &allowed);
+    cluster.start_worker("w1", &allowed);
+    let tpch = cluster.upload_plugin("tpch").await;
+    cluster
+        .create_catalog("env", &tpch, json!({ "splits": "${ENV:TPCH_SPLITS}" }))
+        .await;
+    cluster
+        .wait_for_catalog("env", 1, "ready", &["w1"], "loaded")
+        .await;
+
+    // The operator restarts the coordinator without the allow-list: it can no longer resolve
+    // the reference, though the worker still holds the catalog loaded.
+    cluster.stop_coordinator();
+    cluster.set_coordinator_env(&[("TPCH_SPLITS", "2")]);
+    cluster.start_coordinator();
+    let failed = cluster
+        .wait_for(
+            "env failed on the coordinator",
+            Duration::from_secs(60),
+            || async {
+                let catalog = cluster.get("/v1/catalogs/env").await;
+                if catalog["status"] == "failed" {
+                    Ok(catalog)
+                } else {
+                    Err(catalog.to_string())
+                }
+            },
+        )
+        .await;
+    let error = failed["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["worker"] == "coordinator")
+        .unwrap_or_else(|| panic!("no coordinator error: {failed}"));
+    assert!(
+        error["error"].as_str().unwrap().contains("may not be read"),
+        "{failed}"
+    );
+
+    cluster.stop_coordinator();
+    cluster.set_coordinator_env(&allowed);
+    cluster.start_coordinator();
+    cluster
+        .wait_for_catalog("env", 1, "ready", &["w1"], "loaded")
+        .await;
+}

@@ -2,7 +2,8 @@
 //! run SQL against Quarry. The protocol itself (framing, startup, SSL refusal, portals) comes from
 //! the `pgwire` crate; this crate supplies what runs behind it. [`serve`] (`serve.rs`) accepts
 //! connections up to the [`PgConfig`] cap (`pg_config.rs`), closes those that overstay the
-//! startup or idle timeout (`connection_activity.rs`), and hands each to the handlers in
+//! startup or idle timeout (`connection_activity.rs`), drops a statement whose client hung up
+//! (`client_presence.rs`), and hands each to the handlers in
 //! `pg_handlers.rs`: `session_startup.rs` (login: SCRAM-SHA-256 against the verifiers of a
 //! [`PgUserDirectory`] in `pg_authentication.rs`, [`ScramVerifier`] in `scram_verifier.rs`, or
 //! trust; server parameters), `simple_query.rs` and `extended_query.rs` (the two query
@@ -16,6 +17,7 @@
 //! `parameter_decoder.rs`. Errors and their SQLSTATEs are in `statement_error.rs`.
 
 mod cancel_registry;
+mod client_presence;
 mod connection_activity;
 mod extended_query;
 mod parameter_decoder;

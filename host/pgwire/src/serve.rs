@@ -1,6 +1,7 @@
 //! The accept loop of the PostgreSQL endpoint: one task per connection, at most
 //! [`PgConfig::max_connections`] of them, each closed by its watchdog when it overstays the
-//! startup or idle timeout.
+//! startup or idle timeout, or dropped with its running statement when the client hangs up
+//! (`client_presence.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::StatementRunner;
 use crate::cancel_registry::CancelRegistry;
+use crate::client_presence;
 use crate::connection_activity::{ConnectionActivity, Expiry};
 use crate::pg_config::PgConfig;
 use crate::pg_handlers::{Endpoint, PgHandlers};
@@ -86,6 +88,13 @@ async fn serve_connection(
     activity: &ConnectionActivity,
     (startup_timeout, idle_timeout): (Duration, Duration),
 ) {
+    let (socket, watcher) = match client_presence::watched(socket) {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(%peer, %error, "cannot watch a pg connection; closing it");
+            return;
+        }
+    };
     tokio::select! {
         served = pgwire::tokio::process_socket(socket, tls, handlers) => {
             if let Err(error) = served {
@@ -96,6 +105,9 @@ async fn serve_connection(
             Expiry::Startup => tracing::info!(%peer, timeout = ?startup_timeout, "pg connection closed: no login within the startup timeout"),
             Expiry::Idle => tracing::info!(%peer, timeout = ?idle_timeout, "pg connection closed: idle for the idle timeout"),
         },
+        () = client_presence::client_gone(&watcher) => {
+            tracing::info!(%peer, "pg client disconnected; its running statement is dropped");
+        }
     }
 }
 

@@ -161,3 +161,39 @@ async fn cancel_request_drops_the_running_stream() {
     assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
     assert!(server.runner.sleep_dropped.load(Ordering::SeqCst));
 }
+
+/// A client that hangs up while its statement has produced no rows yet: the statement's stream
+/// is dropped (its splits would stop), not left running until it writes a first row.
+#[tokio::test]
+async fn a_client_that_disconnects_mid_statement_drops_it() {
+    let server = start_server().await;
+    let (client, connection) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=quarry dbname=quarry",
+            server.port
+        ),
+        NoTls,
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let query = tokio::spawn(async move { client.simple_query("select pg_sleep_forever()").await });
+    for _ in 0..100 {
+        if server.runner.sleep_started.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.runner.sleep_started.load(Ordering::SeqCst));
+
+    // The client process goes away: its socket closes.
+    query.abort();
+    connection.abort();
+    for _ in 0..250 {
+        if server.runner.sleep_dropped.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the statement of a client that hung up was still running after 5 s");
+}

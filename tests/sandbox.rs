@@ -2,7 +2,7 @@
 //! whose metadata reaches past its body and a compressed bomb each fail the query with the
 //! reason (HTTP 422), and a well-behaved catalog on the same worker keeps answering; oversized
 //! metadata is refused at its bound; a catalog the coordinator cannot open reads `failed`, not
-//! `ready`.
+//! `ready`; a query on a worker stopped mid-split fails instead of hanging.
 
 use std::time::Duration;
 
@@ -162,4 +162,58 @@ async fn a_catalog_the_coordinator_cannot_open_is_not_ready() {
     cluster
         .wait_for_catalog("env", 1, "ready", &["w1"], "loaded")
         .await;
+}
+
+/// A worker stopped (SIGSTOP) in the middle of a query: it sends nothing more, not even its
+/// keep-alive frames, and the query fails naming it instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
+    let db = TestDb::sqlite();
+    let mut cluster = Cluster::start(db.url());
+    cluster.start_worker("w1", &[]);
+    let tpch = cluster.upload_plugin("tpch").await;
+    // One split: the query's only split is the one in flight when the worker stops.
+    cluster
+        .create_catalog("tpch", &tpch, json!({ "splits": "1" }))
+        .await;
+    cluster
+        .wait_for_catalog("tpch", 1, "ready", &["w1"], "loaded")
+        .await;
+    let url = cluster.url();
+    // 60 million rows: far longer than the test lets it run.
+    let query = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(format!("{url}/v1/statement"))
+            .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
+            .json(&json!({ "sql": "SELECT sum(l_quantity) FROM tpch.sf10.lineitem" }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    });
+    cluster
+        .wait_for(
+            "the split streaming rows",
+            Duration::from_secs(60),
+            || async {
+                match cluster
+                    .worker_metric("w1", "quarry_worker_scan_rows_total")
+                    .await
+                {
+                    n if n > 0.0 => Ok(()),
+                    n => Err(format!("{n} rows sent")),
+                }
+            },
+        )
+        .await;
+    cluster.workers["w1"].signal("STOP");
+    let (status, body) = tokio::time::timeout(Duration::from_secs(120), query)
+        .await
+        .expect("the query on a stopped worker hung")
+        .unwrap();
+    cluster.workers["w1"].signal("CONT");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("worker \\\"w1\\\""), "{body}");
+    assert!(body.contains("stalled or stopped"), "{body}");
 }

@@ -93,6 +93,16 @@ impl Process {
         self.output.lock().unwrap().clone()
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+    }
+
     /// `kill -9`: no goodbye, no cleanup.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -9,7 +9,10 @@
 //! - `B`: one record batch as a complete Arrow IPC stream (schema message, batch, end marker),
 //!   readable by any Arrow implementation on its own;
 //! - `E`: the scan failed; the payload is the UTF-8 reason; nothing follows;
-//! - `Z`: the scan is complete; nothing follows.
+//! - `Z`: the scan is complete; nothing follows;
+//! - `K`: the worker is still reading the split (sent every [`ALIVE_INTERVAL`] while no batch is
+//!   ready), so the reader can tell a slow split from a stalled or stopped worker: a body that
+//!   sends nothing for [`STALL_TIMEOUT`] is given up on.
 //!
 //! A body that ends without `E` or `Z` was cut off (the worker died or the connection broke),
 //! and the reader says so instead of returning the rows it got: a split is all or nothing.
@@ -27,6 +30,12 @@ pub const CONTENT_TYPE: &str = "application/vnd.quarry.split-stream";
 const BATCH: u8 = b'B';
 const ERROR: u8 = b'E';
 const END: u8 = b'Z';
+const ALIVE: u8 = b'K';
+
+/// How often a worker says it is still reading a split while no batch is ready.
+pub const ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// A split body silent for this long (four missed `K` frames) comes from a stalled worker.
+pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 const HEADER: usize = 5;
 /// No legitimate frame comes near this; a larger length means the body is corrupt.
 const MAX_FRAME: usize = 1 << 30;
@@ -50,6 +59,11 @@ pub fn error_frame(reason: &str) -> Bytes {
 /// The `Z` frame.
 pub fn end_frame() -> Bytes {
     frame(END, &[])
+}
+
+/// The `K` frame.
+pub fn alive_frame() -> Bytes {
+    frame(ALIVE, &[])
 }
 
 fn frame(kind: u8, payload: &[u8]) -> Bytes {
@@ -96,6 +110,19 @@ impl FrameDecoder {
     /// The next complete frame, if the buffered bytes hold one. After `Failed` or `End`,
     /// nothing more is returned.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, DecodeError> {
+        loop {
+            match self.next_any_frame()? {
+                Some(Ok(frame)) => return Ok(Some(frame)),
+                // `K`: nothing to hand out; look at what follows.
+                Some(Err(())) => {}
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next frame of any kind; `Err(())` for a `K` frame.
+    #[allow(clippy::result_unit_err)]
+    fn next_any_frame(&mut self) -> Result<Option<Result<Frame, ()>>, DecodeError> {
         if self.finished || self.buffer.len() < HEADER {
             return Ok(None);
         }
@@ -115,16 +142,17 @@ impl FrameDecoder {
         self.buffer.advance(HEADER);
         let payload = self.buffer.split_to(len).freeze();
         match kind {
-            BATCH => decode_batch(payload).map(|b| Some(Frame::Batch(b))),
+            BATCH => decode_batch(payload).map(|b| Some(Ok(Frame::Batch(b)))),
+            ALIVE => Ok(Some(Err(()))),
             ERROR => {
                 self.finished = true;
-                Ok(Some(Frame::Failed(
+                Ok(Some(Ok(Frame::Failed(
                     String::from_utf8_lossy(&payload).into_owned(),
-                )))
+                ))))
             }
             END => {
                 self.finished = true;
-                Ok(Some(Frame::End))
+                Ok(Some(Ok(Frame::End)))
             }
             other => Err(DecodeError::Corrupt(format!(
                 "unknown frame kind 0x{other:02x}"
@@ -197,7 +225,10 @@ mod tests {
     #[test]
     fn batches_and_the_end_marker_survive_any_chunking() {
         let body = body(&[
+            alive_frame(),
             batch_frame(&batch(1)).unwrap(),
+            alive_frame(),
+            alive_frame(),
             batch_frame(&batch(10)).unwrap(),
             end_frame(),
         ]);

@@ -74,19 +74,32 @@ pub async fn scan(
     // One frame per batch, then the end frame; or an error frame, after which nothing follows.
     // The stream owns `active`: the split stops counting as running when the response is
     // dropped, finished or not.
-    let frames = futures::stream::unfold(Some(batches), move |batches| {
+    // While no batch is ready, a `K` frame every few seconds tells the coordinator this worker
+    // is still at it (a stopped worker sends nothing, and the coordinator gives up on it).
+    let alive = tokio::time::interval_at(
+        tokio::time::Instant::now() + split_stream::ALIVE_INTERVAL,
+        split_stream::ALIVE_INTERVAL,
+    );
+    let frames = futures::stream::unfold(Some((batches, alive)), move |reading| {
         let _running = &active;
         let state = state.clone();
         let here = here.clone();
         async move {
-            let mut batches = batches?;
+            let (mut batches, mut alive) = reading?;
             let metrics = state.scan_metrics();
-            let frame = match batches.next().await {
+            let next = tokio::select! {
+                next = batches.next() => next,
+                _ = alive.tick() => {
+                    return Some((Ok(split_stream::alive_frame()), Some((batches, alive))));
+                }
+            };
+            alive.reset();
+            let frame = match next {
                 None => return Some((Ok::<_, Infallible>(split_stream::end_frame()), None)),
                 Some(Ok(batch)) => match split_stream::batch_frame(&batch) {
                     Ok(frame) => {
                         metrics.sent(batch.num_rows(), frame.len());
-                        return Some((Ok(frame), Some(batches)));
+                        return Some((Ok(frame), Some((batches, alive))));
                     }
                     Err(error) => {
                         metrics.failed("encode", false);

@@ -5,7 +5,8 @@
 //! (unreachable, no answer within the request deadline, another version held, a server error)
 //! is tried on the next holder. Once a worker has started sending a split, its loss fails the
 //! query with an error naming the worker: rows already sent cannot be taken back, and a wrong
-//! answer is worse than none.
+//! answer is worse than none. A worker that sends nothing, not even its keep-alive frame, for
+//! `STALL_TIMEOUT` (stopped, hung, cut off) counts as lost.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,7 +21,7 @@ use reqwest::StatusCode;
 
 use crate::coordinator::sync::cluster_view::{ClusterView, Holder};
 use crate::coordinator::sync::worker_client::{WorkerCallError, WorkerClient};
-use crate::split_stream::{Frame, FrameDecoder};
+use crate::split_stream::{Frame, FrameDecoder, STALL_TIMEOUT};
 use crate::sync_protocol::{CatalogVersion, ScanSplit};
 
 /// The split source of one catalog version.
@@ -135,7 +136,15 @@ fn batches(
                     Ok(None) => {}
                     Err(error) => return Some((Err(lost(&holder, &error)), None)),
                 }
-                match response.chunk().await {
+                let chunk = tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await;
+                let Ok(chunk) = chunk else {
+                    let silent = format!(
+                        "it sent nothing for {STALL_TIMEOUT:?}, not even a keep-alive: stalled \
+                         or stopped"
+                    );
+                    return Some((Err(lost(&holder, &silent)), None));
+                };
+                match chunk {
                     Ok(Some(chunk)) => decoder.push(&chunk),
                     Ok(None) => {
                         return decoder

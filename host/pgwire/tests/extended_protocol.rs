@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::{connect, start_server};
+use crate::common::{becomes_set, connect, start_server};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
@@ -143,13 +143,10 @@ async fn cancel_request_drops_the_running_stream() {
     let cancel = client.cancel_token();
 
     let query = tokio::spawn(async move { client.simple_query("select pg_sleep_forever()").await });
-    for _ in 0..100 {
-        if server.runner.sleep_started.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(server.runner.sleep_started.load(Ordering::SeqCst));
+    assert!(
+        becomes_set(&server.runner.sleep_started, Duration::from_secs(2)).await,
+        "pg_sleep_forever never started"
+    );
     assert!(!server.runner.sleep_dropped.load(Ordering::SeqCst));
 
     cancel.cancel_query(NoTls).await.unwrap();
@@ -178,22 +175,16 @@ async fn a_client_that_disconnects_mid_statement_drops_it() {
     .unwrap();
     let connection = tokio::spawn(connection);
     let query = tokio::spawn(async move { client.simple_query("select pg_sleep_forever()").await });
-    for _ in 0..100 {
-        if server.runner.sleep_started.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(server.runner.sleep_started.load(Ordering::SeqCst));
+    assert!(
+        becomes_set(&server.runner.sleep_started, Duration::from_secs(2)).await,
+        "pg_sleep_forever never started"
+    );
 
     // The client process goes away: its socket closes.
     query.abort();
     connection.abort();
-    for _ in 0..250 {
-        if server.runner.sleep_dropped.load(Ordering::SeqCst) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the statement of a client that hung up was still running after 5 s");
+    assert!(
+        becomes_set(&server.runner.sleep_dropped, Duration::from_secs(5)).await,
+        "the statement of a client that hung up was still running after 5 s"
+    );
 }

@@ -251,3 +251,15 @@ pub async fn connect(port: u16) -> tokio_postgres::Client {
     tokio::spawn(connection);
     client
 }
+
+/// Whether `flag` is set within `limit` (looked at every 20 ms).
+pub async fn becomes_set(flag: &AtomicBool, limit: std::time::Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !flag.load(Ordering::SeqCst) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    true
+}

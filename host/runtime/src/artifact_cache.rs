@@ -202,6 +202,15 @@ impl ArtifactCache {
         Ok(component)
     }
 
+    /// Deletes the artifact of a component (refused after it compiled), if there is one.
+    pub fn forget(&self, sha256: &str) {
+        if let Some(path) = self.artifact_path(sha256)
+            && fs::remove_file(&path).is_ok()
+        {
+            tracing::debug!(path = %path.display(), "artifact of a refused component deleted");
+        }
+    }
+
     /// A bundle of a component's compiled artifact, signed with this host's Ed25519 key, for
     /// a host that trusts it (a coordinator serving its workers).
     pub fn read_signed(&self, sha256: &str) -> Option<Vec<u8>> {

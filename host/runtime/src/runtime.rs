@@ -173,6 +173,9 @@ pub(crate) struct RuntimeInner {
     pub config: RuntimeConfig,
     plugins: Mutex<HashMap<String, Plugin>>,
     pools: Mutex<Vec<Weak<InstancePool>>>,
+    /// Plugin loads (compiles) at once: one per core, so a burst of uploads queues instead of
+    /// taking every core and all the memory Cranelift needs.
+    loads: tokio::sync::Semaphore,
 }
 
 impl Runtime {
@@ -209,6 +212,9 @@ impl Runtime {
             config,
             plugins: Mutex::new(HashMap::new()),
             pools: Mutex::new(Vec::new()),
+            loads: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         });
         start_housekeeping(&inner)?;
         Ok(Runtime { inner })
@@ -271,8 +277,15 @@ impl Runtime {
         }
     }
 
-    /// Loads a plugin on a blocking thread; see [`Runtime::load_plugin_blocking`].
+    /// Loads a plugin on a blocking thread; see [`Runtime::load_plugin_blocking`]. At most one
+    /// load per core runs at once; the others wait their turn.
     pub async fn load_plugin(&self, bytes: Vec<u8>) -> Result<Plugin> {
+        let _turn = self
+            .inner
+            .loads
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("plugin loads closed: {e}")))?;
         let rt = self.clone();
         tokio::task::spawn_blocking(move || rt.load_plugin_blocking(&bytes))
             .await
@@ -297,10 +310,24 @@ impl Runtime {
             .inner
             .cache
             .load_or_compile(&self.inner.engine, &sha256, bytes)?;
+        // A component refused after it compiled leaves no compiled code behind.
+        self.link_and_describe(&sha256, contract, bytes.len(), &component)
+            .inspect_err(|_| self.inner.cache.forget(&sha256))
+    }
+
+    /// Links a compiled component and asks it for its spec; remembers the loaded plugin.
+    fn link_and_describe(
+        &self,
+        sha256: &str,
+        contract: crate::contract::ContractVersion,
+        size: usize,
+        component: &wasmtime::component::Component,
+    ) -> Result<Plugin> {
+        let sha256 = sha256.to_owned();
         let pre =
             self.inner
                 .linker
-                .instantiate_pre(&component)
+                .instantiate_pre(component)
                 .map_err(|e| Error::InvalidComponent {
                     reason: format!("cannot be linked in this host: {e:#}"),
                 })?;
@@ -329,7 +356,7 @@ impl Runtime {
                     sha256: sha256.clone(),
                     contract,
                     spec: spec.into(),
-                    size: bytes.len(),
+                    size,
                 },
                 pre,
             }),

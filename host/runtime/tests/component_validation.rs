@@ -121,3 +121,35 @@ async fn a_component_with_a_shared_memory_is_rejected() {
     assert!(err.to_string().contains("shared"), "{err}");
     assert_eq!(rt.cache_stats().compiles, 0);
 }
+
+/// A component refused after it compiled (it does not fit the connector world) leaves no
+/// compiled artifact on disk, and loading it again is refused again.
+#[tokio::test]
+async fn a_component_refused_after_compiling_leaves_no_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = quarry_runtime::Runtime::new(quarry_runtime::RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..quarry_runtime::RuntimeConfig::default()
+    })
+    .unwrap();
+    let bytes = wat(r#"
+        (component
+            (instance $source)
+            (export "quarry:connector/source@0.1.0" (instance $source))
+        )
+    "#);
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let err = rt.load_plugin(bytes.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert_eq!(
+        rt.cache_stats().compiles,
+        1,
+        "it compiled before it was refused"
+    );
+    let artifact = rt.artifact_path(&sha256).unwrap();
+    assert!(!artifact.exists(), "{} was left behind", artifact.display());
+    assert!(rt.load_plugin(bytes).await.is_err());
+}

@@ -82,21 +82,11 @@ impl ApiClient {
         token: Option<String>,
         tls_ca: Option<&std::path::Path>,
     ) -> Result<ApiClient> {
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(tls_ca.is_none())
+        let http = quarry_server::tls::client_builder(tls_ca)?
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300));
-        if let Some(path) = tls_ca {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("cannot read the TLS CA file {}", path.display()))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("TLS CA file {}", path.display()))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder.build().context("cannot build the http client")?;
+            .timeout(Duration::from_secs(300))
+            .build()
+            .context("cannot build the http client")?;
         Ok(ApiClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
@@ -68,11 +67,16 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
 }
 
 /// An HTTP client for calls to other Quarry processes, trusting the CA certificates in `ca`
-/// (none: plain `http://` only, or a public CA is not needed).
-pub fn http_client(
-    ca: Option<&Path>,
-    timeout: Option<Duration>,
-) -> Result<reqwest::Client, TlsError> {
+/// (none: plain `http://` only).
+pub fn http_client(ca: Option<&Path>) -> Result<reqwest::Client, TlsError> {
+    client_builder(ca)?
+        .build()
+        .map_err(|e| TlsError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A client builder on rustls that trusts only the CA certificates in `ca`, for callers that
+/// add their own timeouts (the admin CLI).
+pub fn client_builder(ca: Option<&Path>) -> Result<reqwest::ClientBuilder, TlsError> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false);
@@ -95,10 +99,5 @@ pub fn http_client(
             builder = builder.add_root_certificate(cert);
         }
     }
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    builder
-        .build()
-        .map_err(|e| TlsError::Config(format!("cannot build the HTTP client: {e}")))
+    Ok(builder)
 }

@@ -90,7 +90,7 @@ impl AppState {
                     tls: config.tls.as_ref().map(crate::tls::acceptor).transpose()?,
                     header_timeout: config.http_header_timeout,
                 },
-                worker_http: crate::tls::http_client(config.tls_ca.as_deref(), None)?,
+                worker_http: crate::tls::http_client(config.tls_ca.as_deref())?,
                 open_failures: CoordinatorOpenFailures::default(),
                 environment: config.environment.clone(),
                 env_allow: config.env_allow.clone(),

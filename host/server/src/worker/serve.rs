@@ -78,7 +78,7 @@ pub async fn serve_on(
         tls: config.tls.as_ref().map(crate::tls::acceptor).transpose()?,
         header_timeout: config.http_header_timeout,
     };
-    let coordinator_http = crate::tls::http_client(config.tls_ca.as_deref(), None)?;
+    let coordinator_http = crate::tls::http_client(config.tls_ca.as_deref())?;
     let scheme = if serving.tls.is_some() {
         "https"
     } else {

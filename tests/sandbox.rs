@@ -2,9 +2,11 @@
 //! whose metadata reaches past its body and a compressed bomb each fail the query with the
 //! reason (HTTP 422), and a well-behaved catalog on the same worker keeps answering; oversized
 //! metadata is refused at its bound; a catalog the coordinator cannot open reads `failed`, not
-//! `ready`; a query on a worker stopped mid-split fails instead of hanging.
+//! `ready`; a query on a worker stopped mid-split fails instead of hanging; a plugin waiting in a
+//! WASI call (a clock sleep, a FIFO read in its grant) fails its query at the call deadline, on
+//! the coordinator and on a worker, and gives its thread back.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use quarry_testing::TestDb;
 use serde_json::json;
@@ -216,4 +218,137 @@ async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("worker \\\"w1\\\""), "{body}");
     assert!(body.contains("stalled or stopped"), "{body}");
+}
+
+/// Catalogs whose plugin waits in a WASI call, on the coordinator (`plan-scan`) and on the worker
+/// (`next`), under a 3 s call deadline: every query fails within deadline + 2 s naming the
+/// deadline, the plugin call threads are released on both processes, and a good catalog answers
+/// all the while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_waiting_in_a_host_call_fails_its_query_at_the_deadline() {
+    const DEADLINE: Duration = Duration::from_secs(3);
+    let db = TestDb::sqlite();
+    let grant = tempfile::tempdir().unwrap();
+    let fifo = grant.path().join("never-written");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let env = [("QUARRY_SANDBOX_CALL_TIMEOUT", "3s")];
+    let mut cluster = Cluster::start_with(db.url(), Default::default(), &env);
+    cluster.start_worker("w1", &env);
+    let testkit = cluster.upload_plugin("testkit").await;
+    let grant_dir = grant.path().canonicalize().unwrap();
+    let fifo = grant_dir.join("never-written");
+    let stalling = [
+        ("sleep_plan", "clock-sleep", "plan-scan"),
+        ("sleep_next", "clock-sleep", "next"),
+        ("read_plan", "blocking-read", "plan-scan"),
+        ("read_next", "blocking-read", "next"),
+    ];
+    for (name, behaviour, stall_in) in stalling.iter().copied().chain([("good", "normal", "next")])
+    {
+        let (status, body) = cluster
+            .call(
+                reqwest::Method::POST,
+                "/v1/catalogs",
+                Some(json!({
+                    "name": name,
+                    "plugin": testkit,
+                    "properties": {
+                        "behaviour": behaviour,
+                        "stall_in": stall_in,
+                        "read_paths": fifo.display().to_string(),
+                        "rows": "100",
+                    },
+                    "grants": { "allowed_paths": [grant_dir.display().to_string()] },
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "create {name}: {body}");
+        cluster
+            .wait_for_catalog(name, 1, "ready", &["w1"], "loaded")
+            .await;
+    }
+    assert_good_answers(&cluster, 100).await;
+
+    let url = cluster.url();
+    let queries: Vec<_> = stalling
+        .iter()
+        .map(|(name, _, stall_in)| {
+            let (url, name, stall_in) = (url.clone(), *name, *stall_in);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let response = reqwest::Client::new()
+                    .post(format!("{url}/v1/statement"))
+                    .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
+                    .json(&json!({ "sql": format!("SELECT count(*) FROM {name}.main.numbers") }))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap();
+                (name, stall_in, status, body, started.elapsed())
+            })
+        })
+        .collect();
+    // The good catalog answers while four queries wait in their plugins.
+    assert_good_answers(&cluster, 100).await;
+    for query in queries {
+        let (name, stall_in, status, body, took) = query.await.unwrap();
+        assert_eq!(status, 422, "{name}: {body}");
+        let call = if stall_in == "next" {
+            "split-reader.next"
+        } else {
+            "catalog.plan-scan"
+        };
+        assert!(
+            body.contains(&format!("deadline of 3s exceeded in `{call}`")),
+            "{name}: {body}"
+        );
+        assert!(
+            took < DEADLINE + Duration::from_secs(2),
+            "{name} took {took:?}"
+        );
+    }
+    assert_good_answers(&cluster, 100).await;
+
+    // No thread is left inside a plugin call on either process. The coordinator gave up two
+    // `plan-scan` calls; the worker four `next` calls (two catalogs of two splits each).
+    for (process, gave_up) in [("coordinator", 2.0), ("w1", 4.0)] {
+        let cluster = &cluster;
+        cluster
+            .wait_for(
+                &format!("{process}'s plugin call threads released"),
+                Duration::from_secs(10),
+                || async move {
+                    let running =
+                        process_metric(cluster, process, "quarry_plugin_calls_running").await;
+                    let abandoned =
+                        process_metric(cluster, process, "quarry_plugin_calls_abandoned_total")
+                            .await;
+                    if running == 0.0 && abandoned == gave_up {
+                        Ok(())
+                    } else {
+                        Err(format!("{running} running, {abandoned} abandoned"))
+                    }
+                },
+            )
+            .await;
+    }
+    // Release the kernel threads still opening the FIFO (they are the plugin I/O pool's, not
+    // any call's), so the processes stop cleanly.
+    tokio::task::spawn_blocking(move || drop(std::fs::OpenOptions::new().write(true).open(fifo)))
+        .await
+        .unwrap();
+}
+
+/// A `/metrics` value of the coordinator or of a worker.
+async fn process_metric(cluster: &Cluster, process: &str, name: &str) -> f64 {
+    if process == "coordinator" {
+        cluster.coordinator_metric(name).await
+    } else {
+        cluster.worker_metric(process, name).await
+    }
 }

@@ -52,6 +52,8 @@ pub struct BenchCluster {
     coordinator: QuarryProcess,
     pub workers: Vec<BenchWorker>,
     pub client: CoordinatorClient,
+    /// Extra environment of every process.
+    env: Vec<(String, String)>,
 }
 
 impl BenchCluster {
@@ -63,6 +65,28 @@ impl BenchCluster {
         workers: usize,
         mode: SyncMode,
         keep_dir: bool,
+    ) -> anyhow::Result<BenchCluster> {
+        BenchCluster::launch(quarry, label, workers, mode, keep_dir, &[]).await
+    }
+
+    /// [`Self::start`] with extra environment variables for every process.
+    pub async fn start_with_env(
+        quarry: &Path,
+        label: &str,
+        workers: usize,
+        mode: SyncMode,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<BenchCluster> {
+        BenchCluster::launch(quarry, label, workers, mode, false, env).await
+    }
+
+    async fn launch(
+        quarry: &Path,
+        label: &str,
+        workers: usize,
+        mode: SyncMode,
+        keep_dir: bool,
+        env: &[(&str, &str)],
     ) -> anyhow::Result<BenchCluster> {
         let mut dir = tempfile::Builder::new()
             .prefix(&format!("quarry-bench-{label}-"))
@@ -105,6 +129,7 @@ impl BenchCluster {
             command.arg("--no-push");
         }
         scrub_env(&mut command);
+        command.envs(env.iter().copied());
         command
             .env("QUARRY_ADMIN_TOKEN", &admin_token)
             .env("QUARRY_CLUSTER_SECRET", &cluster_secret);
@@ -125,6 +150,10 @@ impl BenchCluster {
             workers: Vec::new(),
             client,
             dir,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         for n in 1..=workers {
             let id = format!("w{n}");
@@ -164,6 +193,7 @@ impl BenchCluster {
             .arg(&worker.cache_dir)
             .args(["--id", &worker.id, "--heartbeat-interval", "1s"]);
         scrub_env(&mut command);
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command.env("QUARRY_CLUSTER_SECRET", &self.cluster_secret);
         let log = self.dir.path().join(format!("{}.log", worker.id));
         worker.process = Some(
@@ -228,6 +258,17 @@ impl BenchCluster {
             bail!("GET {url}: HTTP {status}");
         }
         Ok(text)
+    }
+
+    /// `(name, pid)` of the coordinator and every running worker.
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        let mut all = vec![("coordinator".to_owned(), self.coordinator.pid())];
+        for worker in &self.workers {
+            if let Some(process) = &worker.process {
+                all.push((worker.id.clone(), process.pid()));
+            }
+        }
+        all
     }
 
     /// Fails if the coordinator or a worker that should run has exited.

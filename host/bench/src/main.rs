@@ -4,6 +4,8 @@
 //!   generation, load and instantiate times, idle catalog memory ([`runtime_bench`]).
 //! - `quarry-bench sync`: the catalog sync on real `quarry` processes: propagation latency
 //!   against a periodic-sync baseline, and 10,000 catalogs ([`sync_bench`]).
+//! - `quarry-bench load`: concurrent clients on a real cluster, quiet and with a hostile catalog
+//!   flooded: queries/s, p50/p99, failures, peak memory ([`load_bench`]).
 //! - `quarry-bench sql`: TPC-H Q1 and Q6 through a real cluster against DataFusion in process
 //!   over the native generator ([`sql_bench`]).
 //!
@@ -13,6 +15,7 @@ mod bench_cluster;
 mod bench_flags;
 mod coordinator_client;
 mod latency_summary;
+mod load_bench;
 mod metrics_text;
 mod quarry_process;
 mod resident_memory;
@@ -29,6 +32,7 @@ quarry-bench — Quarry's benchmarks (build with `cargo build --release --worksp
 
 USAGE:
     quarry-bench runtime [FLAGS]
+    quarry-bench load [FLAGS]
     quarry-bench sync [FLAGS]
     quarry-bench sql [FLAGS]
     quarry-bench help
@@ -39,12 +43,14 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("runtime") => runtime_bench::run(args),
+        Some("load") => load_bench::run(args),
         Some("sync") => sync_bench::run(args),
         Some("sql") => sql_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
             print!(
-                "{HELP}{}\n{}\n{}",
+                "{HELP}{}\n{}\n{}\n{}",
                 runtime_bench::HELP,
+                load_bench::HELP,
                 sync_bench::HELP,
                 sql_bench::HELP
             );

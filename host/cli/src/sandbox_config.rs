@@ -47,6 +47,20 @@ pub struct SandboxSettings {
     /// The longest call timeout a catalog may ask for [default: 600s]
     #[arg(long = "sandbox-max-call-timeout", value_name = "DURATION")]
     pub max_call_timeout: Option<DurationValue>,
+
+    /// Plugin instances one catalog may hold at once, busy or warm; its further calls wait
+    /// [default: 64]
+    #[arg(long = "sandbox-catalog-instances", value_name = "N")]
+    pub catalog_instances: Option<usize>,
+
+    /// Calls of one catalog that may wait for an instance at once; one more is refused as busy
+    /// [default: 256]
+    #[arg(long = "sandbox-waiting-calls", value_name = "N")]
+    pub waiting_calls: Option<usize>,
+
+    /// The longest a call waits for an instance before it is refused as busy [default: 60s]
+    #[arg(long = "sandbox-slot-wait", value_name = "DURATION")]
+    pub slot_wait: Option<DurationValue>,
 }
 
 impl SandboxSettings {
@@ -58,6 +72,9 @@ impl SandboxSettings {
             stack: env.parse("QUARRY_SANDBOX_STACK")?,
             max_memory: env.parse("QUARRY_SANDBOX_MAX_MEMORY")?,
             max_call_timeout: env.parse("QUARRY_SANDBOX_MAX_CALL_TIMEOUT")?,
+            catalog_instances: env.parse("QUARRY_SANDBOX_CATALOG_INSTANCES")?,
+            waiting_calls: env.parse("QUARRY_SANDBOX_WAITING_CALLS")?,
+            slot_wait: env.parse("QUARRY_SANDBOX_SLOT_WAIT")?,
         })
     }
 
@@ -69,6 +86,9 @@ impl SandboxSettings {
             stack: self.stack.or(lower.stack),
             max_memory: self.max_memory.or(lower.max_memory),
             max_call_timeout: self.max_call_timeout.or(lower.max_call_timeout),
+            catalog_instances: self.catalog_instances.or(lower.catalog_instances),
+            waiting_calls: self.waiting_calls.or(lower.waiting_calls),
+            slot_wait: self.slot_wait.or(lower.slot_wait),
         }
     }
 
@@ -89,6 +109,15 @@ impl SandboxSettings {
                 "--sandbox-max-call-timeout",
                 self.max_call_timeout.map(|v| v.to_string()),
             ),
+            (
+                "--sandbox-catalog-instances",
+                self.catalog_instances.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-waiting-calls",
+                self.waiting_calls.map(|v| v.to_string()),
+            ),
+            ("--sandbox-slot-wait", self.slot_wait.map(|v| v.to_string())),
         ];
         flags
             .into_iter()
@@ -113,6 +142,15 @@ impl SandboxSettings {
         }
         if let Some(DurationValue(timeout)) = self.max_call_timeout {
             runtime.max_limits.call_deadline = timeout;
+        }
+        if let Some(n) = self.catalog_instances {
+            runtime.max_catalog_instances = n;
+        }
+        if let Some(n) = self.waiting_calls {
+            runtime.max_waiting_calls = n;
+        }
+        if let Some(DurationValue(wait)) = self.slot_wait {
+            runtime.slot_wait = wait;
         }
     }
 
@@ -159,6 +197,12 @@ impl SandboxSettings {
                 time(runtime.epoch_tick),
                 time(maxima.call_deadline),
                 key("max_call_timeout")
+            );
+        }
+        if runtime.max_catalog_instances == 0 {
+            bail!(
+                "{}: 0 would leave every catalog without an instance; at least 1",
+                key("catalog_instances")
             );
         }
         let stack = u64::try_from(runtime.max_wasm_stack).unwrap_or(u64::MAX);

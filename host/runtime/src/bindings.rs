@@ -12,6 +12,9 @@ pub mod v0_1_0 {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "quarry:connector/connector@0.1.0",
+        // Exports are futures, so a call can be dropped at its deadline while the plugin waits
+        // in a host call (ADR 0018); the contract's own imports (logging) stay synchronous.
+        exports: { default: async },
     });
 
     use self::quarry::connector::types as wit;

@@ -1,7 +1,7 @@
 //! [`Connector`]: the typed handle to one catalog that the rest of the host calls.
 //!
-//! Every method takes a warm instance of the catalog's plugin from its pool (or instantiates
-//! one), runs the call on a tokio blocking thread under the catalog's deadline, and gives the
+//! Every method takes a warm instance of the catalog's plugin from its pool (or, within the
+//! catalog's share of instance slots, instantiates one; or waits for a slot), runs the call on a tokio blocking thread under the catalog's deadline, and gives the
 //! instance back unless the call trapped, hit a limit or produced invalid output. A scan holds
 //! its instance for as long as its stream is read.
 
@@ -17,6 +17,7 @@ use wasmtime::component::ResourceAny;
 use crate::batch_check::check_batch;
 use crate::error::{Error, Result};
 use crate::instance_pool::{CallContext, Instance, InstancePool, connector_result};
+use crate::instance_slots::{CatalogSlots, Lease};
 use crate::metadata_check::{check_columns, check_names};
 use crate::runtime::{Plugin, PluginInfo, Runtime};
 use crate::sandbox::{Grants, SandboxLimits};
@@ -37,6 +38,8 @@ pub(crate) struct CatalogState {
     pub grants: Grants,
     pub ctx: CallContext,
     pub pool: Arc<InstancePool>,
+    /// The catalog's share of the process's instance slots.
+    pub slots: CatalogSlots,
 }
 
 struct ConnectorInner {
@@ -85,6 +88,11 @@ impl Connector {
         &self.inner.state.ctx.limits
     }
 
+    /// Calls of this catalog waiting for an instance slot right now.
+    pub fn waiting_calls(&self) -> usize {
+        self.inner.state.slots.waiting()
+    }
+
     /// Warm instances held right now (0 for an idle catalog after the idle timeout).
     pub fn warm_instances(&self) -> usize {
         self.inner.state.pool.idle_count()
@@ -116,9 +124,10 @@ impl Connector {
             return Ok(issues);
         }
         self.run(move |inst, ctx| {
-            let issues = inst.call(ctx, "validate", |store, b| {
+            let issues = inst.call(ctx, "validate", async |store, b| {
                 b.quarry_connector_source()
                     .call_validate(store, &properties)
+                    .await
             })?;
             Ok(issues
                 .into_iter()
@@ -136,10 +145,11 @@ impl Connector {
     pub async fn list_schemas(&self) -> Result<Vec<String>> {
         self.run(|inst, ctx| {
             let catalog = inst.catalog(ctx)?;
-            let r = inst.call(ctx, "catalog.list-schemas", |store, b| {
+            let r = inst.call(ctx, "catalog.list-schemas", async |store, b| {
                 b.quarry_connector_source()
                     .catalog()
                     .call_list_schemas(store, catalog)
+                    .await
             })?;
             let names = connector_result(ctx, r)?;
             check_names(&names, "schema")
@@ -154,10 +164,11 @@ impl Connector {
         let schema = schema.to_owned();
         self.run(move |inst, ctx| {
             let catalog = inst.catalog(ctx)?;
-            let r = inst.call(ctx, "catalog.list-tables", |store, b| {
+            let r = inst.call(ctx, "catalog.list-tables", async |store, b| {
                 b.quarry_connector_source()
                     .catalog()
                     .call_list_tables(store, catalog, &schema)
+                    .await
             })?;
             let names = connector_result(ctx, r)?;
             check_names(&names, "table")
@@ -182,10 +193,11 @@ impl Connector {
         key: &(String, String),
     ) -> Result<TableSchema> {
         let catalog = inst.catalog(ctx)?;
-        let r = inst.call(ctx, "catalog.describe-table", |store, b| {
+        let r = inst.call(ctx, "catalog.describe-table", async |store, b| {
             b.quarry_connector_source()
                 .catalog()
                 .call_describe_table(store, catalog, &key.0, &key.1)
+                .await
         })?;
         let described: TableSchema = connector_result(ctx, r)?.into();
         check_columns(described.columns.iter().map(|c| c.name.as_str()))
@@ -206,10 +218,11 @@ impl Connector {
         self.run(move |inst, ctx| {
             let catalog = inst.catalog(ctx)?;
             let wit_request = (&request).into();
-            let r = inst.call(ctx, "catalog.plan-scan", |store, b| {
+            let r = inst.call(ctx, "catalog.plan-scan", async |store, b| {
                 b.quarry_connector_source()
                     .catalog()
                     .call_plan_scan(store, catalog, &wit_request)
+                    .await
             })?;
             let plan: ScanPlan = connector_result(ctx, r)?.into();
             if plan.filters.len() != request.filters.len() {
@@ -257,13 +270,11 @@ impl Connector {
                     })?;
                 let wit_request = (&request).into();
                 let wit_split = (&split).into();
-                let r = inst.call(ctx, "catalog.open-split", |store, b| {
-                    b.quarry_connector_source().catalog().call_open_split(
-                        store,
-                        catalog,
-                        &wit_request,
-                        &wit_split,
-                    )
+                let r = inst.call(ctx, "catalog.open-split", async |store, b| {
+                    b.quarry_connector_source()
+                        .catalog()
+                        .call_open_split(store, catalog, &wit_request, &wit_split)
+                        .await
                 })?;
                 let reader = connector_result(ctx, r)?;
                 Ok((reader, expected))
@@ -313,26 +324,37 @@ impl Connector {
         f: impl FnOnce(&mut Instance, &CallContext) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let (instance, r) = self.take_instance(f).await?;
-        self.inner.state.pool.put(instance);
+        self.inner.state.give_back(instance);
         Ok(r)
     }
 
-    /// Like `run`, but hands the instance to the caller on success.
+    /// Like `run`, but hands the instance to the caller on success. Waits for an instance slot
+    /// first (see [`crate::instance_slots`]), without holding a thread.
     async fn take_instance<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Instance, &CallContext) -> Result<R> + Send + 'static,
     ) -> Result<(Instance, R)> {
+        let state = &self.inner.state;
+        let runtime = &state._runtime;
+        let lease = runtime
+            .inner
+            .slots
+            .lease(&state.ctx.at, &state.slots, &state.pool, || {
+                runtime.inner.evict_one_idle()
+            })
+            .await?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let state = &this.inner.state;
             let ctx = &state.ctx;
-            let mut instance = match state.pool.take() {
-                Some(instance) => instance,
-                None => Instance::new(
+            let mut instance = match lease {
+                Lease::Warm(instance) => *instance,
+                Lease::Fresh(slot) => Instance::new(
                     &state.plugin.inner.pre,
                     ctx,
                     &state.grants,
                     state.properties.clone(),
+                    Some(slot),
                 )
                 .map_err(|e| e.scrubbed(&ctx.scrubber))?,
             };
@@ -350,7 +372,7 @@ impl Connector {
                         );
                         drop(instance);
                     } else {
-                        state.pool.put(instance);
+                        state.give_back(instance);
                     }
                     Err(e)
                 }
@@ -358,6 +380,19 @@ impl Connector {
         })
         .await
         .map_err(|e| Error::Internal(format!("plugin call task failed: {e}")))?
+    }
+}
+
+impl CatalogState {
+    /// Keeps a healthy instance warm in the catalog's pool, or drops it when calls of any
+    /// catalog wait for a process slot; either way a call waiting on this catalog wakes.
+    fn give_back(&self, instance: Instance) {
+        if self._runtime.inner.slots.contended() {
+            drop(instance);
+        } else {
+            self.pool.put(instance);
+        }
+        self.slots.wake_one();
     }
 }
 
@@ -428,10 +463,11 @@ impl SplitScan {
         };
         let reader = self.reader;
         let (rows, bytes) = (ctx.limits.batch_rows, ctx.limits.batch_bytes);
-        let r = instance.call(ctx, "split-reader.next", |store, b| {
+        let r = instance.call(ctx, "split-reader.next", async |store, b| {
             b.quarry_connector_source()
                 .split_reader()
                 .call_next(store, reader, rows, bytes)
+                .await
         });
         let outcome = r
             .and_then(|r| connector_result(ctx, r))
@@ -492,7 +528,7 @@ impl SplitScan {
         };
         let state = &self.connector.inner.state;
         if healthy && instance.drop_resource(&state.ctx, self.reader).is_ok() {
-            state.pool.put(instance);
+            state.give_back(instance);
         }
     }
 }

@@ -6,6 +6,8 @@
 //!   otherwise (a container with a small `ulimit -v`, say). Either way linear memories start from
 //!   copy-on-write images of the component's data segments.
 //! - A wasm stack limit for all instances (wasmtime sets it per engine, not per store).
+//! - Async support: calls run on fibers, so a call blocked in a host function can be dropped
+//!   at its deadline (ADR 0018).
 
 use std::hash::{Hash, Hasher};
 
@@ -13,6 +15,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::{Error, Result};
+
+/// Fiber stack above the wasm stack limit, for the host functions a plugin calls.
+const ASYNC_HOST_STACK: usize = 1024 * 1024;
 
 /// How to allocate instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +52,11 @@ fn base_config(settings: &EngineSettings) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // Calls are futures (ADR 0018; wasmtime 48 always supports them): a plugin waiting in a
+    // WASI call is a pending future the call's deadline can drop. Each call runs on a fiber
+    // stack of its own, which must hold the wasm stack limit plus the host frames below it.
     config.max_wasm_stack(settings.max_wasm_stack);
+    config.async_stack_size(settings.max_wasm_stack + ASYNC_HOST_STACK);
     config.memory_init_cow(true);
     // Connectors are single-threaded; shared memories would let a guest escape the memory
     // accounting of one store. Wasmtime is built without its `threads` feature (ADR 0014), so
@@ -66,6 +75,7 @@ pub fn build_engine(settings: &EngineSettings) -> Result<BuiltEngine> {
             .total_core_instances(n.saturating_mul(8))
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
             .max_memory_size(usize::try_from(settings.max_memory_bytes).unwrap_or(usize::MAX))
             // A slot keeps nothing resident once its instance is gone: an idle catalog costs
             // no memory.

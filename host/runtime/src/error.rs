@@ -140,6 +140,11 @@ pub enum Error {
     #[error("{at}: invalid scan request: {message}")]
     InvalidRequest { at: At, message: String },
 
+    /// The catalog's instance slots are all in use and its wait queue is full, or a call waited
+    /// for a slot longer than the runtime allows. Nothing ran; the caller may retry.
+    #[error("{at}: busy: {message}")]
+    Busy { at: At, message: String },
+
     /// The engine could not be configured.
     #[error("engine: {0}")]
     Engine(String),
@@ -170,6 +175,7 @@ impl Error {
             Error::Instantiate { .. } => "instantiate",
             Error::InvalidCatalog { .. } => "invalid_catalog",
             Error::InvalidRequest { .. } => "invalid_request",
+            Error::Busy { .. } => "busy",
             Error::Engine(_) => "engine",
             Error::Cache { .. } => "cache",
             Error::Internal(_) => "internal",

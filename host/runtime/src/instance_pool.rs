@@ -15,6 +15,7 @@ use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::bindings::v0_1_0;
 use crate::error::{At, ByteSize, Error, Result};
+use crate::instance_slots::SlotPermit;
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
 
 /// What a call needs to know to set its deadline and name things in its errors.
@@ -24,6 +25,8 @@ pub(crate) struct CallContext {
     pub limits: SandboxLimits,
     pub deadline_ticks: u64,
     pub max_wasm_stack: usize,
+    /// Drives the call's future on the plugin I/O runtime, under its deadline.
+    pub calls: crate::call_driver::CallHandle,
     /// The catalog's secret values, scrubbed from the plugin's errors and log lines.
     pub scrubber: crate::secret_scrubber::SecretScrubber,
 }
@@ -37,6 +40,9 @@ pub(crate) struct Instance {
     /// The catalog resource, opened on the first call that needs it.
     catalog: Option<ResourceAny>,
     last_used: Instant,
+    /// The instance slots it holds (none for the throwaway instance that asks a plugin being
+    /// loaded for its spec); freed when the instance is dropped.
+    _slot: Option<SlotPermit>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -49,12 +55,13 @@ impl std::fmt::Debug for Instance {
 }
 
 impl Instance {
-    /// Instantiates the plugin in a fresh sandbox.
+    /// Instantiates the plugin in a fresh sandbox, within the call deadline.
     pub fn new(
         pre: &v0_1_0::ConnectorPre<StoreState>,
         ctx: &CallContext,
         grants: &Grants,
         properties: Vec<(String, String)>,
+        slot: Option<SlotPermit>,
     ) -> Result<Self> {
         let log = crate::plugin_log::PluginLog::new(
             &ctx.at.catalog,
@@ -67,7 +74,11 @@ impl Instance {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ctx.deadline_ticks);
-        let bindings = pre.instantiate(&mut store).map_err(|e| {
+        let instantiated = ctx
+            .calls
+            .drive(ctx.limits.call_deadline, pre.instantiate_async(&mut store))
+            .ok_or_else(|| deadline_exceeded(ctx, "instantiate"))?;
+        let bindings = instantiated.map_err(|e| {
             if store.data().limiter.memory_refused {
                 Error::MemoryLimit {
                     at: ctx.at.clone(),
@@ -89,22 +100,37 @@ impl Instance {
             properties,
             catalog: None,
             last_used: Instant::now(),
+            _slot: slot,
         })
     }
 
     /// Runs one call into the guest with a fresh deadline, and turns whatever went wrong into
-    /// the runtime's error.
+    /// the runtime's error. The deadline holds twice: the epoch traps wasm that computes past
+    /// it, and the call's future is dropped when the plugin is still waiting in a host call
+    /// (a WASI sleep, a file read, an HTTP response) at that time.
     pub fn call<R>(
         &mut self,
         ctx: &CallContext,
         call: &'static str,
-        f: impl FnOnce(&mut Store<StoreState>, &v0_1_0::Connector) -> wasmtime::Result<R>,
+        f: impl AsyncFnOnce(&mut Store<StoreState>, &v0_1_0::Connector) -> wasmtime::Result<R>,
     ) -> Result<R> {
         self.store.set_epoch_deadline(ctx.deadline_ticks);
         self.store.data_mut().limiter.memory_refused = false;
         self.store.data().log.clear_stderr_tail();
-        let result = f(&mut self.store, &self.bindings);
+        let result = ctx
+            .calls
+            .drive(ctx.limits.call_deadline, f(&mut self.store, &self.bindings));
         self.last_used = Instant::now();
+        let Some(result) = result else {
+            tracing::warn!(
+                catalog = %ctx.at.catalog,
+                plugin = %ctx.at.plugin,
+                call,
+                deadline = ?ctx.limits.call_deadline,
+                "plugin call abandoned at its deadline while waiting in a host call"
+            );
+            return Err(deadline_exceeded(ctx, call));
+        };
         result.map_err(|e| {
             let state = self.store.data();
             classify(
@@ -123,10 +149,11 @@ impl Instance {
             return Ok(catalog);
         }
         let properties = std::mem::take(&mut self.properties);
-        let opened = self.call(ctx, "catalog.open", |store, b| {
+        let opened = self.call(ctx, "catalog.open", async |store, b| {
             b.quarry_connector_source()
                 .catalog()
                 .call_open(store, &properties)
+                .await
         });
         self.properties = properties;
         let opened = opened?;
@@ -137,8 +164,8 @@ impl Instance {
 
     /// Drops a resource the guest handed out (a split reader), running its destructor.
     pub fn drop_resource(&mut self, ctx: &CallContext, resource: ResourceAny) -> Result<()> {
-        self.call(ctx, "split-reader.drop", |store, _| {
-            resource.resource_drop(store)
+        self.call(ctx, "split-reader.drop", async |store, _| {
+            resource.resource_drop_async(store).await
         })
     }
 }
@@ -158,6 +185,14 @@ pub(crate) fn connector_result<T>(
     })
 }
 
+fn deadline_exceeded(ctx: &CallContext, call: &'static str) -> Error {
+    Error::DeadlineExceeded {
+        at: ctx.at.clone(),
+        call,
+        limit: ctx.limits.call_deadline,
+    }
+}
+
 /// Sorts a failed call into deadline, memory, stack, trap or host error.
 fn classify(
     e: wasmtime::Error,
@@ -168,13 +203,7 @@ fn classify(
 ) -> Error {
     let at = ctx.at.clone();
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => {
-            return Error::DeadlineExceeded {
-                at,
-                call,
-                limit: ctx.limits.call_deadline,
-            };
-        }
+        Some(Trap::Interrupt) => return deadline_exceeded(ctx, call),
         Some(Trap::StackOverflow) => {
             return Error::StackOverflow {
                 at,
@@ -291,6 +320,18 @@ impl InstancePool {
             Err(_) => Vec::new(),
         };
         drop(expired);
+    }
+
+    /// Takes the least recently used idle instance out, for the caller to drop (another
+    /// catalog needs its slot).
+    pub fn take_oldest(&self) -> Option<Instance> {
+        let mut idle = self.idle.lock().ok()?;
+        (!idle.is_empty()).then(|| idle.remove(0))
+    }
+
+    /// When the least recently used idle instance was last used.
+    pub fn oldest_use(&self) -> Option<Instant> {
+        self.idle.lock().ok()?.first().map(|i| i.last_used)
     }
 
     /// Drops every idle instance.

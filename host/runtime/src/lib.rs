@@ -15,22 +15,30 @@
 //! - [`plugin_log`]: plugin log lines and guest stdout/stderr into `tracing`, rate-limited.
 //! - [`types`]: Rust mirrors of the contract's types, so the rest of the host never sees
 //!   generated bindings.
+//! - [`call_driver`]: the small tokio runtime every plugin call is driven on (WASI clocks,
+//!   sockets, file I/O), which lets a call be dropped at its deadline even while the plugin waits
+//!   in a host call; and the gauges of the threads plugin calls hold.
 //! - [`instance_pool`]: warm instances per catalog, reused across splits and queries.
+//! - [`instance_slots`]: admission: instance slots per process and per catalog, a bounded
+//!   wait queue, and the "busy" error when it is full.
 //! - [`connector`]: the typed [`Connector`] handle the rest of the host calls.
 //! - [`batch_check`]: decoding a batch of Arrow IPC and checking it against the declared schema.
 //! - [`runtime`]: [`Runtime`], which ties the above together.
 //!
-//! Concurrency: every call into a plugin runs synchronously on a tokio blocking thread with an
-//! epoch deadline; see `docs/adr/0001-runtime-concurrency.md` for why.
+//! Concurrency: every call into a plugin runs on a tokio blocking thread with an epoch deadline
+//! (`docs/adr/0001-runtime-concurrency.md`); the call is a future driven there, so a plugin
+//! waiting in a WASI call is dropped at the same deadline (`docs/adr/0018-deadlines-in-host-calls.md`).
 
 pub mod artifact_cache;
 pub mod batch_check;
 pub mod bindings;
+pub mod call_driver;
 pub mod connector;
 pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod instance_pool;
+pub mod instance_slots;
 pub mod metadata_check;
 pub mod plugin_log;
 pub mod runtime;
@@ -39,10 +47,12 @@ pub mod secret_scrubber;
 pub mod types;
 
 pub use artifact_cache::CacheStats;
+pub use call_driver::CallGauges;
 pub use connector::{BatchStream, Connector};
 pub use contract::{ContractVersion, SUPPORTED_CONTRACTS};
 pub use engine::Allocation;
 pub use error::{At, ByteSize, Error, Result};
+pub use instance_slots::SlotSettings;
 pub use plugin_log::LogRate;
 pub use runtime::{CatalogConfig, Plugin, PluginInfo, Runtime, RuntimeConfig};
 pub use sandbox::{Grants, HostPattern, SandboxLimits};

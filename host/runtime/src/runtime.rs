@@ -17,11 +17,13 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::artifact_cache::{ArtifactCache, CacheStats};
 use crate::bindings::v0_1_0;
+use crate::call_driver::{CallDriver, CallGauges};
 use crate::connector::{CatalogState, Connector};
 use crate::contract::{self, ContractVersion};
 use crate::engine::{Allocation, EngineSettings, build_engine};
 use crate::error::{At, Error, Result};
 use crate::instance_pool::{CallContext, Instance, InstancePool};
+use crate::instance_slots::{InstanceSlots, SlotSettings};
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
 use crate::secret_scrubber::SecretScrubber;
 use crate::types::ConnectorSpec;
@@ -50,6 +52,15 @@ pub struct RuntimeConfig {
     pub max_idle_instances: usize,
     /// A warm instance unused this long is dropped.
     pub idle_timeout: Duration,
+    /// Threads the plugin I/O runtime may use for plugins' file I/O at once (ADR 0018).
+    pub io_threads: usize,
+    /// Instances one catalog may hold at once, busy or warm; its calls beyond that wait.
+    pub max_catalog_instances: usize,
+    /// Calls of one catalog that may wait for an instance slot at once; one more is refused as
+    /// busy.
+    pub max_waiting_calls: usize,
+    /// The longest a call waits for an instance slot before it is refused as busy.
+    pub slot_wait: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -65,6 +76,10 @@ impl Default for RuntimeConfig {
             epoch_tick: Duration::from_millis(10),
             max_idle_instances: 2,
             idle_timeout: Duration::from_secs(300),
+            io_threads: 64,
+            max_catalog_instances: 64,
+            max_waiting_calls: 256,
+            slot_wait: Duration::from_secs(60),
         }
     }
 }
@@ -173,6 +188,10 @@ pub(crate) struct RuntimeInner {
     pub config: RuntimeConfig,
     plugins: Mutex<HashMap<String, Plugin>>,
     pools: Mutex<Vec<Weak<InstancePool>>>,
+    /// Drives every call into a plugin (ADR 0018).
+    calls: CallDriver,
+    /// Admission: instance slots per process and per catalog.
+    pub slots: InstanceSlots,
     /// Plugin loads (compiles) at once: one per core, so a burst of uploads queues instead of
     /// taking every core and all the memory Cranelift needs.
     loads: tokio::sync::Semaphore,
@@ -196,15 +215,31 @@ impl Runtime {
         )?;
         let mut linker = Linker::<StoreState>::new(&engine);
         let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linker: {e:#}")));
-        link(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
-        link(wasmtime_wasi_http::p2::add_only_http_to_linker_sync(
+        link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+        link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
             &mut linker,
         ))?;
         link(v0_1_0::Connector::add_to_linker::<_, HasSelf<StoreState>>(
             &mut linker,
             |s| s,
         ))?;
+        let calls = CallDriver::start(config.io_threads)?;
+        let loads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        // The slots plugin loads use (one throwaway instance each, for the spec) are kept
+        // out of what catalogs share.
+        let process_slots = usize::try_from(config.max_live_instances)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(loads)
+            .max(1);
+        let slots = InstanceSlots::new(SlotSettings {
+            process_slots,
+            per_catalog: config.max_catalog_instances.min(process_slots),
+            max_waiting_calls: config.max_waiting_calls,
+            slot_wait: config.slot_wait,
+        });
         let inner = Arc::new(RuntimeInner {
+            calls,
+            slots,
             engine,
             pooling: built.pooling,
             linker,
@@ -212,9 +247,7 @@ impl Runtime {
             config,
             plugins: Mutex::new(HashMap::new()),
             pools: Mutex::new(Vec::new()),
-            loads: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-            ),
+            loads: tokio::sync::Semaphore::new(loads),
         });
         start_housekeeping(&inner)?;
         Ok(Runtime { inner })
@@ -228,6 +261,16 @@ impl Runtime {
     /// The engine (for benchmarks and tools that precompile).
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// Instance slots free for catalogs right now, and the admission settings.
+    pub fn free_instance_slots(&self) -> (usize, SlotSettings) {
+        (self.inner.slots.free(), self.inner.slots.settings())
+    }
+
+    /// Threads plugin calls hold right now, and calls abandoned at their deadline.
+    pub fn call_gauges(&self) -> CallGauges {
+        self.inner.calls.handle().gauges()
     }
 
     /// Where compiled code came from so far.
@@ -344,9 +387,9 @@ impl Runtime {
             &self.inner.config.default_limits,
             SecretScrubber::default(),
         );
-        let mut instance = Instance::new(&pre, &ctx, &Grants::default(), Vec::new())?;
-        let spec = instance.call(&ctx, "spec", |store, b| {
-            b.quarry_connector_source().call_spec(store)
+        let mut instance = Instance::new(&pre, &ctx, &Grants::default(), Vec::new(), None)?;
+        let spec = instance.call(&ctx, "spec", async |store, b| {
+            b.quarry_connector_source().call_spec(store).await
         })?;
         drop(instance);
 
@@ -400,6 +443,7 @@ impl Runtime {
             grants,
             ctx,
             pool,
+            slots: self.inner.slots.catalog(),
         }))
     }
 
@@ -416,6 +460,7 @@ impl Runtime {
             limits: limits.clone(),
             deadline_ticks: u64::try_from(ticks).unwrap_or(u64::MAX),
             max_wasm_stack: self.inner.config.max_wasm_stack,
+            calls: self.inner.calls.handle(),
             scrubber,
         }
     }
@@ -427,16 +472,36 @@ impl Runtime {
 }
 
 impl RuntimeInner {
-    fn sweep_idle(&self, now: Instant) {
-        let pools: Vec<Arc<InstancePool>> = match self.pools.lock() {
+    fn live_pools(&self) -> Vec<Arc<InstancePool>> {
+        match self.pools.lock() {
             Ok(mut pools) => {
                 pools.retain(|p| p.strong_count() > 0);
                 pools.iter().filter_map(Weak::upgrade).collect()
             }
             Err(_) => Vec::new(),
-        };
-        for pool in pools {
+        }
+    }
+
+    fn sweep_idle(&self, now: Instant) {
+        for pool in self.live_pools() {
             pool.sweep(now);
+        }
+    }
+
+    /// Drops the least recently used warm instance of any catalog, freeing its slot; false
+    /// when no catalog holds one.
+    pub(crate) fn evict_one_idle(&self) -> bool {
+        let oldest = self
+            .live_pools()
+            .into_iter()
+            .filter_map(|pool| Some((pool.oldest_use()?, pool)))
+            .min_by_key(|(used, _)| *used);
+        match oldest.and_then(|(_, pool)| pool.take_oldest()) {
+            Some(instance) => {
+                drop(instance);
+                true
+            }
+            None => false,
         }
     }
 }

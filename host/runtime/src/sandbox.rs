@@ -27,7 +27,7 @@ const MIB: u64 = 1024 * 1024;
 /// catalog may set anything up to the maxima.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SandboxLimits {
-    /// Linear memory one instance may grow to.
+    /// Memory one instance may grow to: all its linear memories and tables together.
     pub memory_bytes: u64,
     /// Wall-clock time one call into the plugin may run (enforced by epoch interruption, so
     /// with the ticker's granularity).
@@ -211,35 +211,72 @@ impl Grants {
     }
 }
 
-/// Memory and table accounting for one store. Remembers that it refused a grow, so a trap
-/// that follows (a Rust guest aborts when allocation fails) is reported as the memory limit.
+/// Memory and table accounting for one store: one budget for the whole instance, every linear
+/// memory and every table of every core module in the component together (a component may hold
+/// several). Remembers that it refused a grow, so a trap that follows (a Rust guest aborts when
+/// allocation fails) is reported as the memory limit.
 #[derive(Debug)]
 pub struct Limiter {
     pub memory_bytes: u64,
     pub memory_refused: bool,
+    /// Bytes granted so far: linear memories plus table elements.
+    used: u64,
+}
+
+/// What a table element is charged against the memory budget: a function reference is a
+/// pointer in the host.
+const TABLE_ELEMENT_BYTES: u64 = 8;
+
+impl Limiter {
+    pub fn new(memory_bytes: u64) -> Self {
+        Limiter {
+            memory_bytes,
+            memory_refused: false,
+            used: 0,
+        }
+    }
+
+    /// Bytes granted so far, all memories and tables together.
+    pub fn used_bytes(&self) -> u64 {
+        self.used
+    }
+
+    /// Grants growing one memory or table from `current` to `desired` bytes if the instance's
+    /// total stays within the budget.
+    fn grow(&mut self, current: u64, desired: u64) -> bool {
+        let total = self.used.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes {
+            self.memory_refused = true;
+            return false;
+        }
+        self.used = total;
+        true
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if u64::try_from(desired).unwrap_or(u64::MAX) > self.memory_bytes {
-            self.memory_refused = true;
-            return Ok(false);
-        }
-        Ok(true)
+        let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(self.grow(bytes(current), bytes(desired)))
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+        let bytes = |n: usize| {
+            u64::try_from(n)
+                .unwrap_or(u64::MAX)
+                .saturating_mul(TABLE_ELEMENT_BYTES)
+        };
+        Ok(self.grow(bytes(current), bytes(desired)))
     }
 }
 
@@ -334,7 +371,9 @@ impl StoreState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .allow_blocking_current_thread(true);
+            // File I/O runs on the plugin I/O runtime's blocking pool, so a read that never
+            // returns is a pending future the call deadline can drop (ADR 0018).
+            .allow_blocking_current_thread(false);
         for dir in &grants.allowed_paths {
             let guest = dir.to_string_lossy().into_owned();
             builder
@@ -350,10 +389,7 @@ impl StoreState {
                 timeout: limits.call_deadline,
                 log: log.clone(),
             },
-            limiter: Limiter {
-                memory_bytes: limits.memory_bytes,
-                memory_refused: false,
-            },
+            limiter: Limiter::new(limits.memory_bytes),
             log,
         })
     }
@@ -403,6 +439,32 @@ mod tests {
         assert!(HostPattern::parse("ftp://x").is_none());
         assert!(HostPattern::parse("https://user@x").is_none());
         assert!(HostPattern::parse("https://x/path").is_none());
+    }
+
+    #[test]
+    fn one_budget_covers_every_memory_and_table_of_an_instance() {
+        let mut limiter = Limiter::new(10 * MIB);
+        let grow = |l: &mut Limiter, current: u64, desired: u64| {
+            l.memory_growing(current as usize, desired as usize, None)
+                .unwrap()
+        };
+        // Two memories of 4 MiB each fit; growing either past the budget's remainder does not.
+        assert!(grow(&mut limiter, 0, 4 * MIB));
+        assert!(grow(&mut limiter, 0, 4 * MIB));
+        assert_eq!(limiter.used_bytes(), 8 * MIB);
+        assert!(!grow(&mut limiter, 4 * MIB, 7 * MIB));
+        assert!(limiter.memory_refused);
+        // A table's elements count against the same budget.
+        assert!(
+            !limiter
+                .table_growing(0, (3 * MIB / TABLE_ELEMENT_BYTES) as usize, None)
+                .unwrap()
+        );
+        assert!(limiter.table_growing(0, 1024, None).unwrap());
+        assert_eq!(limiter.used_bytes(), 8 * MIB + 8192);
+        // Growing within what one memory already had costs only the difference.
+        assert!(grow(&mut limiter, 4 * MIB, 5 * MIB));
+        assert_eq!(limiter.used_bytes(), 9 * MIB + 8192);
     }
 
     #[test]

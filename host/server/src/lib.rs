@@ -3,7 +3,7 @@
 //! them ([`sync_protocol`]), the framing of a split scan's batches ([`split_stream`]), catalog
 //! properties on the host that runs a plugin ([`catalog_properties`], [`catalog_open`], and
 //! [`env_allow_list`] for which variables `${ENV:…}` may read), a worker's own identity key
-//! ([`worker_identity`]), optional TLS ([`tls`]) and the HTTP accept loop both processes serve
+//! ([`worker_identity`]), optional TLS ([`tls`]), the plugin call gauges both `/metrics` show ([`plugin_call_metrics`]) and the HTTP accept loop both processes serve
 //! with ([`http_server`]), and the shutdown signal. The `quarry` binary stays a thin wrapper that parses configuration and calls `serve`.
 
 pub mod catalog_open;
@@ -11,6 +11,7 @@ pub mod catalog_properties;
 pub mod coordinator;
 pub mod env_allow_list;
 pub mod http_server;
+pub mod plugin_call_metrics;
 pub mod shutdown_signal;
 pub mod split_stream;
 pub mod sync_protocol;

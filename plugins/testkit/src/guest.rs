@@ -50,7 +50,34 @@ const BEHAVIOURS: &[&str] = &[
     "many-schemas",
     "wide-table",
     "long-name",
+    "clock-sleep",
+    "blocking-read",
 ];
+
+/// For `clock-sleep` and `blocking-read`: waits inside a WASI call when `call` is the one the
+/// `stall_in` property names (default `plan-scan`). A sleep of ten minutes through
+/// `wasi:clocks`, or a read of the first `read_paths` file (a FIFO nobody writes to).
+fn stall(behaviour: &str, properties: &Properties, call: &str) -> Result<(), ConnectorError> {
+    if property(properties, "stall_in").unwrap_or("plan-scan") != call {
+        return Ok(());
+    }
+    match behaviour {
+        "clock-sleep" => std::thread::sleep(std::time::Duration::from_secs(600)),
+        "blocking-read" => {
+            let path = property(properties, "read_paths")
+                .and_then(|p| p.split(',').next())
+                .unwrap_or("/");
+            let read =
+                std::fs::read(path).map_err(|e| ConnectorError::Io(format!("read {path}: {e}")))?;
+            log(
+                Level::Info,
+                &format!("blocking-read: read {} bytes of {path}", read.len()),
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
 
 /// What `echo-secret` says about its `echo` property: the value as given, trimmed, escaped and
 /// hex-encoded, the ways a careless connector leaks a password.
@@ -106,6 +133,11 @@ impl Guest for Testkit {
                 ),
                 field("tcp_addr", "Address `escape` tries to connect to"),
                 field("http_url", "URL `escape` tries to GET"),
+                field(
+                    "stall_in",
+                    "The call `clock-sleep` and `blocking-read` wait in: `list-schemas`, \
+                     `plan-scan` (default) or `next`",
+                ),
                 ConfigField {
                     secret: true,
                     ..field(
@@ -218,6 +250,7 @@ impl GuestCatalog for TestCatalog {
     }
 
     fn list_schemas(&self) -> Result<Vec<String>, ConnectorError> {
+        stall(&self.behaviour, &self.properties, "list-schemas")?;
         match self.behaviour.as_str() {
             "loop-in-metadata" => spin_forever(),
             "many-schemas" => Ok((0..1_000_000).map(|i| format!("schema_{i}")).collect()),
@@ -248,6 +281,7 @@ impl GuestCatalog for TestCatalog {
     }
 
     fn plan_scan(&self, request: ScanRequest) -> Result<ScanPlan, ConnectorError> {
+        stall(&self.behaviour, &self.properties, "plan-scan")?;
         self.describe_table(request.schema.clone(), request.table.clone())?;
         let splits = if request.table == "numbers" {
             let rows = self.rows();
@@ -329,6 +363,7 @@ struct TestReader {
 
 impl GuestSplitReader for TestReader {
     fn next(&self, max_rows: u32, _max_bytes: u64) -> Result<Option<Vec<u8>>, ConnectorError> {
+        stall(&self.behaviour, &self.properties, "next")?;
         match self.behaviour.as_str() {
             "loop-in-next" => spin_forever(),
             "memory-bomb" => memory_bomb(),

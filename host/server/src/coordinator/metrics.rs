@@ -100,8 +100,10 @@ pub fn render(
     gauges: Option<&StoreGauges>,
     sync: &SyncCounts,
     queries: &QueryCounts,
+    plugin_calls: quarry_runtime::CallGauges,
 ) -> String {
     let mut out = String::new();
+    crate::plugin_call_metrics::write(&mut out, plugin_calls);
     let _ = writeln!(
         out,
         "# HELP quarry_store_up Whether the catalog store answered this scrape."
@@ -237,7 +239,13 @@ mod tests {
             rows: 10,
             ..QueryCounts::default()
         };
-        let text = render(&http, Some(&gauges), &sync, &queries);
+        let text = render(
+            &http,
+            Some(&gauges),
+            &sync,
+            &queries,
+            quarry_runtime::CallGauges::default(),
+        );
         assert!(text.contains("quarry_queries_running 1"), "{text}");
         assert!(
             text.contains("quarry_queries_total{outcome=\"succeeded\"} 4"),

@@ -128,6 +128,7 @@ async fn metrics(
         let _ = writeln!(out, "# TYPE {name} counter");
         let _ = writeln!(out, "{name} {value}");
     }
+    crate::plugin_call_metrics::write(&mut out, state.runtime().call_gauges());
     let scans = state.scan_metrics().snapshot();
     let _ = writeln!(
         out,

@@ -48,6 +48,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             gauges.as_ref(),
             &state.sync().counts(),
             &state.query_metrics().counts(),
+            state.runtime().call_gauges(),
         ),
     )
 }

@@ -49,7 +49,7 @@ pub struct SandboxSettings {
     pub max_call_timeout: Option<DurationValue>,
 
     /// Plugin instances one catalog may hold at once, busy or warm; its further calls wait
-    /// [default: 64]
+    /// [default: two per core, at least 4]
     #[arg(long = "sandbox-catalog-instances", value_name = "N")]
     pub catalog_instances: Option<usize>,
 
@@ -58,7 +58,7 @@ pub struct SandboxSettings {
     #[arg(long = "sandbox-waiting-calls", value_name = "N")]
     pub waiting_calls: Option<usize>,
 
-    /// The longest a call waits for an instance before it is refused as busy [default: 60s]
+    /// The longest a call waits for an instance before it is refused as busy [default: 300s]
     #[arg(long = "sandbox-slot-wait", value_name = "DURATION")]
     pub slot_wait: Option<DurationValue>,
 }

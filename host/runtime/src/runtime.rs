@@ -77,11 +77,18 @@ impl Default for RuntimeConfig {
             max_idle_instances: 2,
             idle_timeout: Duration::from_secs(300),
             io_threads: 64,
-            max_catalog_instances: 64,
+            max_catalog_instances: default_catalog_instances(),
             max_waiting_calls: 256,
-            slot_wait: Duration::from_secs(60),
+            slot_wait: Duration::from_secs(300),
         }
     }
+}
+
+/// Instances one catalog may hold by default: two per core, at least four. More would not run
+/// faster on the cores there are, and each may hold hundreds of MiB (tpch's text pool).
+pub fn default_catalog_instances() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    (2 * cores).max(4)
 }
 
 /// What a loaded plugin is.

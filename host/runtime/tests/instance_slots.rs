@@ -72,7 +72,7 @@ async fn a_flooded_catalog_is_refused_as_busy_and_others_keep_their_slots() {
     assert_eq!(
         err.to_string(),
         "catalog \"flood\": plugin \"testkit@0.1.0\": busy: its calls already fill the wait \
-         queue (at most 2 instances per catalog, 2 calls waiting, 60s wait); try again later"
+         queue (at most 2 instances per catalog, 2 calls waiting, 300s wait); try again later"
     );
     // The other catalog is not held up by the flood.
     let answered = Instant::now();

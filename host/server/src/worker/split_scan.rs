@@ -2,8 +2,10 @@
 //! and streams its batches back in the split-stream framing (`split_stream.rs`).
 //!
 //! The worker must hold the catalog at exactly the version the scan was planned with; any other
-//! version answers 409 and the coordinator tries another worker. Once the 200 is sent, a failure
-//! becomes an error frame naming the worker and the reason. Dropping the response (the
+//! version answers 409 and the coordinator tries another worker. Then the 200 is sent at once and
+//! the split is opened inside the stream (it may wait for an instance slot), with keep-alive
+//! frames while it waits; from there a failure is an error frame naming the worker and the
+//! reason. Dropping the response (the
 //! coordinator cancelled the query or went away) drops the connector's stream, which stops the
 //! plugin's reader and frees its instance.
 
@@ -15,6 +17,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use quarry_runtime::BatchStream;
 
 use crate::coordinator::api_error::ApiError;
 use crate::split_stream::{self, CONTENT_TYPE};
@@ -64,62 +67,92 @@ pub async fn scan(
         request.request.schema,
         request.request.table
     );
-    let batches = match connector.scan(request.request, request.split).await {
-        Ok(batches) => batches,
-        Err(error) => {
-            metrics.failed(error.kind(), error.is_sandbox_limit());
-            return Err(scan_error(&here, &error));
-        }
-    };
-    // One frame per batch, then the end frame; or an error frame, after which nothing follows.
-    // The stream owns `active`: the split stops counting as running when the response is
+    // The split is opened inside the response: waiting for an instance slot (admission) and
+    // the plugin's `open-split` can take a while, and the coordinator must not mistake a queued
+    // split for a dead worker. One frame per batch, then the end frame; or an error frame, after
+    // which nothing follows. While nothing is ready (the split waits for a slot, is opening, or
+    // the plugin works on a batch), a `K` frame every few seconds tells the coordinator this
+    // worker is still at it (a stopped worker sends nothing, and the coordinator gives up on
+    // it). The stream owns `active`: the split stops counting as running when the response is
     // dropped, finished or not.
-    // While no batch is ready, a `K` frame every few seconds tells the coordinator this worker
-    // is still at it (a stopped worker sends nothing, and the coordinator gives up on it).
+    let opening: Opening =
+        Box::pin(async move { connector.scan(request.request, request.split).await });
     let alive = tokio::time::interval_at(
         tokio::time::Instant::now() + split_stream::ALIVE_INTERVAL,
         split_stream::ALIVE_INTERVAL,
     );
-    let frames = futures::stream::unfold(Some((batches, alive)), move |reading| {
-        let _running = &active;
-        let state = state.clone();
-        let here = here.clone();
-        async move {
-            let (mut batches, mut alive) = reading?;
-            let metrics = state.scan_metrics();
-            let next = tokio::select! {
-                next = batches.next() => next,
-                _ = alive.tick() => {
-                    return Some((Ok(split_stream::alive_frame()), Some((batches, alive))));
-                }
-            };
-            alive.reset();
-            let frame = match next {
-                None => return Some((Ok::<_, Infallible>(split_stream::end_frame()), None)),
-                Some(Ok(batch)) => match split_stream::batch_frame(&batch) {
-                    Ok(frame) => {
-                        metrics.sent(batch.num_rows(), frame.len());
-                        return Some((Ok(frame), Some((batches, alive))));
+    let frames = futures::stream::unfold(
+        Some((Phase::Opening(opening), alive)),
+        move |state_now| {
+            let _running = &active;
+            let state = state.clone();
+            let here = here.clone();
+            async move {
+                let (mut phase, mut alive) = state_now?;
+                let metrics = state.scan_metrics();
+                let next = loop {
+                    match &mut phase {
+                        Phase::Opening(opening) => {
+                            let opened = tokio::select! {
+                                opened = opening => opened,
+                                _ = alive.tick() => {
+                                    return Some((Ok(split_stream::alive_frame()), Some((phase, alive))));
+                                }
+                            };
+                            match opened {
+                                Ok(batches) => phase = Phase::Reading(batches),
+                                Err(error) => break Some(Err(error)),
+                            }
+                        }
+                        Phase::Reading(batches) => {
+                            tokio::select! {
+                                next = batches.next() => break next,
+                                _ = alive.tick() => {
+                                    return Some((Ok(split_stream::alive_frame()), Some((phase, alive))));
+                                }
+                            }
+                        }
                     }
-                    Err(error) => {
-                        metrics.failed("encode", false);
-                        split_stream::error_frame(&format!("{here}: cannot encode: {error}"))
+                };
+                alive.reset();
+                let frame = match next {
+                    None => return Some((Ok::<_, Infallible>(split_stream::end_frame()), None)),
+                    Some(Ok(batch)) => match split_stream::batch_frame(&batch) {
+                        Ok(frame) => {
+                            metrics.sent(batch.num_rows(), frame.len());
+                            return Some((Ok(frame), Some((phase, alive))));
+                        }
+                        Err(error) => {
+                            metrics.failed("encode", false);
+                            split_stream::error_frame(&format!("{here}: cannot encode: {error}"))
+                        }
+                    },
+                    Some(Err(error)) => {
+                        metrics.failed(error.kind(), error.is_sandbox_limit());
+                        tracing::warn!(%here, %error, "split scan failed");
+                        split_stream::error_frame(&format!("{here}: {error}"))
                     }
-                },
-                Some(Err(error)) => {
-                    metrics.failed(error.kind(), error.is_sandbox_limit());
-                    tracing::warn!(%here, %error, "split scan failed");
-                    split_stream::error_frame(&format!("{here}: {error}"))
-                }
-            };
-            Some((Ok(frame), None))
-        }
-    });
+                };
+                Some((Ok(frame), None))
+            }
+        },
+    );
     Ok((
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
         Body::from_stream(frames),
     )
         .into_response())
+}
+
+/// The split being opened: waiting for an instance slot, then the plugin's `open-split`.
+type Opening = std::pin::Pin<
+    Box<dyn std::future::Future<Output = quarry_runtime::Result<BatchStream>> + Send>,
+>;
+
+/// Where a split scan is.
+enum Phase {
+    Opening(Opening),
+    Reading(BatchStream),
 }
 
 /// Counts a split as running from its start until it is dropped.
@@ -135,14 +168,5 @@ impl ActiveSplit {
 impl Drop for ActiveSplit {
     fn drop(&mut self) {
         self.0.scan_metrics().split_ended();
-    }
-}
-
-fn scan_error(here: &str, error: &quarry_runtime::Error) -> ApiError {
-    use quarry_runtime::Error as E;
-    let message = format!("{here}: {error}");
-    match error {
-        E::InvalidRequest { .. } => ApiError::BadRequest(message),
-        _ => ApiError::PluginFailed(message),
     }
 }

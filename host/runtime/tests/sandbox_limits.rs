@@ -198,3 +198,46 @@ async fn a_catalog_cannot_ask_for_more_than_the_operator_allows() {
         "catalog \"greedy\": memory limit 64 GiB exceeds the operator maximum 4 GiB"
     );
 }
+
+/// A component holding several core modules, each with its own linear memory, is held to one
+/// memory budget for the whole instance: two 4 MiB memories fit in 10 MiB, not in 6 MiB.
+#[test]
+fn one_memory_budget_covers_every_memory_of_a_component() {
+    use quarry_runtime::engine::{Allocation, EngineSettings, build_engine};
+    use quarry_runtime::sandbox::Limiter;
+
+    const MIB: u64 = 1 << 20;
+    let built = build_engine(&EngineSettings {
+        allocation: Allocation::Auto,
+        max_wasm_stack: 512 << 10,
+        max_memory_bytes: 64 * MIB,
+        max_live_instances: 4,
+    })
+    .unwrap();
+    // 64 pages of 64 KiB: 4 MiB each.
+    let component = wat::parse_str(
+        r#"
+        (component
+            (core module $first (memory 64))
+            (core module $second (memory 64))
+            (core instance (instantiate $first))
+            (core instance (instantiate $second))
+        )
+        "#,
+    )
+    .unwrap();
+    let component = wasmtime::component::Component::new(&built.engine, component).unwrap();
+    let linker = wasmtime::component::Linker::<Limiter>::new(&built.engine);
+
+    let mut roomy = wasmtime::Store::new(&built.engine, Limiter::new(10 * MIB));
+    roomy.limiter(|l| l);
+    linker.instantiate(&mut roomy, &component).unwrap();
+    assert_eq!(roomy.data().used_bytes(), 8 * MIB);
+    assert!(!roomy.data().memory_refused);
+
+    let mut tight = wasmtime::Store::new(&built.engine, Limiter::new(6 * MIB));
+    tight.limiter(|l| l);
+    let err = linker.instantiate(&mut tight, &component).unwrap_err();
+    assert!(tight.data().memory_refused, "{err:#}");
+    assert_eq!(tight.data().used_bytes(), 4 * MIB, "the first memory only");
+}

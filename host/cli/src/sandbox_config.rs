@@ -61,6 +61,10 @@ pub struct SandboxSettings {
     /// The longest a call waits for an instance before it is refused as busy [default: 300s]
     #[arg(long = "sandbox-slot-wait", value_name = "DURATION")]
     pub slot_wait: Option<DurationValue>,
+
+    /// The longest loading (compiling) one plugin may take before it is refused [default: 120s]
+    #[arg(long = "sandbox-compile-timeout", value_name = "DURATION")]
+    pub compile_timeout: Option<DurationValue>,
 }
 
 impl SandboxSettings {
@@ -75,6 +79,7 @@ impl SandboxSettings {
             catalog_instances: env.parse("QUARRY_SANDBOX_CATALOG_INSTANCES")?,
             waiting_calls: env.parse("QUARRY_SANDBOX_WAITING_CALLS")?,
             slot_wait: env.parse("QUARRY_SANDBOX_SLOT_WAIT")?,
+            compile_timeout: env.parse("QUARRY_SANDBOX_COMPILE_TIMEOUT")?,
         })
     }
 
@@ -89,6 +94,7 @@ impl SandboxSettings {
             catalog_instances: self.catalog_instances.or(lower.catalog_instances),
             waiting_calls: self.waiting_calls.or(lower.waiting_calls),
             slot_wait: self.slot_wait.or(lower.slot_wait),
+            compile_timeout: self.compile_timeout.or(lower.compile_timeout),
         }
     }
 
@@ -118,6 +124,10 @@ impl SandboxSettings {
                 self.waiting_calls.map(|v| v.to_string()),
             ),
             ("--sandbox-slot-wait", self.slot_wait.map(|v| v.to_string())),
+            (
+                "--sandbox-compile-timeout",
+                self.compile_timeout.map(|v| v.to_string()),
+            ),
         ];
         flags
             .into_iter()
@@ -151,6 +161,9 @@ impl SandboxSettings {
         }
         if let Some(DurationValue(wait)) = self.slot_wait {
             runtime.slot_wait = wait;
+        }
+        if let Some(DurationValue(timeout)) = self.compile_timeout {
+            runtime.compile_timeout = timeout;
         }
     }
 

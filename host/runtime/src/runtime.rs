@@ -61,6 +61,9 @@ pub struct RuntimeConfig {
     pub max_waiting_calls: usize,
     /// The longest a call waits for an instance slot before it is refused as busy.
     pub slot_wait: Duration,
+    /// The longest a plugin load (validation, compile, the spec call) may take before it is
+    /// refused.
+    pub compile_timeout: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -80,6 +83,7 @@ impl Default for RuntimeConfig {
             max_catalog_instances: default_catalog_instances(),
             max_waiting_calls: 256,
             slot_wait: Duration::from_secs(300),
+            compile_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -201,7 +205,8 @@ pub(crate) struct RuntimeInner {
     pub slots: InstanceSlots,
     /// Plugin loads (compiles) at once: one per core, so a burst of uploads queues instead of
     /// taking every core and all the memory Cranelift needs.
-    loads: tokio::sync::Semaphore,
+    loads: Arc<tokio::sync::Semaphore>,
+    load_turns: usize,
 }
 
 impl Runtime {
@@ -254,7 +259,8 @@ impl Runtime {
             config,
             plugins: Mutex::new(HashMap::new()),
             pools: Mutex::new(Vec::new()),
-            loads: tokio::sync::Semaphore::new(loads),
+            loads: Arc::new(tokio::sync::Semaphore::new(loads)),
+            load_turns: loads,
         });
         start_housekeeping(&inner)?;
         Ok(Runtime { inner })
@@ -328,18 +334,62 @@ impl Runtime {
     }
 
     /// Loads a plugin on a blocking thread; see [`Runtime::load_plugin_blocking`]. At most one
-    /// load per core runs at once; the others wait their turn.
+    /// load per core runs at once; the others wait their turn. A load that takes longer than
+    /// `compile_timeout` is refused then; Cranelift cannot be stopped mid-compile, so the load
+    /// keeps its turn until it really ends, and what it produced (compiled code in memory, an
+    /// artifact on disk) is thrown away.
     pub async fn load_plugin(&self, bytes: Vec<u8>) -> Result<Plugin> {
-        let _turn = self
+        let turn = self
             .inner
             .loads
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| Error::Internal(format!("plugin loads closed: {e}")))?;
         let rt = self.clone();
-        tokio::task::spawn_blocking(move || rt.load_plugin_blocking(&bytes))
-            .await
-            .map_err(|e| Error::Internal(format!("plugin load task failed: {e}")))?
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let given_up = abandoned.clone();
+        let load = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let loaded = rt.load_plugin_blocking(&bytes);
+            if given_up.load(Ordering::SeqCst)
+                && let Ok(plugin) = &loaded
+            {
+                rt.forget_plugin(&plugin.info().sha256);
+                tracing::warn!(
+                    plugin = %plugin.info().id(),
+                    "a plugin load given up at its timeout finished; its compiled code is dropped"
+                );
+            }
+            loaded
+        });
+        let limit = self.inner.config.compile_timeout;
+        match tokio::time::timeout(limit, load).await {
+            Ok(joined) => {
+                joined.map_err(|e| Error::Internal(format!("plugin load task failed: {e}")))?
+            }
+            Err(_) => {
+                abandoned.store(true, Ordering::SeqCst);
+                Err(Error::InvalidComponent {
+                    reason: format!(
+                        "compiling took longer than the compile timeout of {limit:?}; refused"
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Plugin loads running now (each holds a core's turn until its compile really ends).
+    pub fn loads_running(&self) -> usize {
+        self.inner.load_turns - self.inner.loads.available_permits()
+    }
+
+    /// Drops a loaded plugin's compiled code from memory and disk.
+    fn forget_plugin(&self, sha256: &str) {
+        if let Ok(mut plugins) = self.inner.plugins.lock() {
+            plugins.remove(sha256);
+        }
+        self.inner.cache.forget(sha256);
     }
 
     /// Validates, compiles (or finds cached) and links a component, then asks it for its spec

@@ -153,3 +153,43 @@ async fn a_component_refused_after_compiling_leaves_no_artifact() {
     assert!(!artifact.exists(), "{} was left behind", artifact.display());
     assert!(rt.load_plugin(bytes).await.is_err());
 }
+
+/// A load that takes longer than the compile timeout is refused at the timeout; the compile,
+/// which cannot be stopped, keeps its turn until it ends, and leaves neither compiled code in
+/// memory nor an artifact on disk.
+#[tokio::test]
+async fn a_compile_past_its_timeout_is_refused_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = quarry_runtime::Runtime::new(quarry_runtime::RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        compile_timeout: std::time::Duration::from_millis(1),
+        ..quarry_runtime::RuntimeConfig::default()
+    })
+    .unwrap();
+    let bytes = common::plugin_bytes("testkit");
+    let err = rt.load_plugin(bytes).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "invalid component: compiling took longer than the compile timeout of 1ms; refused"
+    );
+    let started = std::time::Instant::now();
+    while rt.loads_running() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the abandoned compile never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        rt.cache_stats().compiles,
+        1,
+        "it did compile, in the background"
+    );
+    let artifacts: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert!(artifacts.is_empty(), "{artifacts:?}");
+}

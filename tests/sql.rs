@@ -437,7 +437,7 @@ async fn wait_for_scans(cluster: &Cluster, running: bool) {
 }
 
 /// A cancelled query stops its scans on the workers: psql's Ctrl-C (a CancelRequest on its own
-/// connection) and an HTTP client that goes away.
+/// connection), an HTTP client that goes away, and a psql killed mid-query.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_queries_stop_their_worker_scans() {
     let db = TestDb::sqlite();
@@ -487,13 +487,26 @@ async fn cancelled_queries_stop_their_worker_scans() {
     wait_for_scans(&cluster, true).await;
     query.abort();
     wait_for_scans(&cluster, false).await;
+
+    // A psql killed outright (no CancelRequest, the socket just closes) while no row has been
+    // produced: the coordinator notices the hang-up and the workers stop too.
+    let mut killed = psql_command(port, "admin", Some(ADMIN_TOKEN))
+        .args(["-c", sql])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("psql on PATH");
+    wait_for_scans(&cluster, true).await;
+    killed.kill().unwrap();
+    let _ = killed.wait();
+    wait_for_scans(&cluster, false).await;
     // The cluster still answers.
     let (status, body) = statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await;
     assert_eq!(status, 200, "{body}");
-    // The coordinator counted both as cancelled, and the last one as succeeded.
+    // The coordinator counted the three as cancelled, and the last one as succeeded.
     assert_eq!(
         cluster.coordinator_metric(cancelled).await - cancelled_before,
-        2.0
+        3.0
     );
     let succeeded = "quarry_queries_total{outcome=\"succeeded\"}";
     assert!(cluster.coordinator_metric(succeeded).await >= 1.0);

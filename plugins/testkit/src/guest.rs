@@ -55,14 +55,19 @@ const BEHAVIOURS: &[&str] = &[
 ];
 
 /// For `clock-sleep` and `blocking-read`: waits inside a WASI call when `call` is the one the
-/// `stall_in` property names (default `plan-scan`). A sleep of ten minutes through
-/// `wasi:clocks`, or a read of the first `read_paths` file (a FIFO nobody writes to).
+/// `stall_in` property names (default `plan-scan`). A sleep through `wasi:clocks` of
+/// `sleep_ms` (default ten minutes), or a read of the first `read_paths` file (a FIFO nobody writes to).
 fn stall(behaviour: &str, properties: &Properties, call: &str) -> Result<(), ConnectorError> {
     if property(properties, "stall_in").unwrap_or("plan-scan") != call {
         return Ok(());
     }
     match behaviour {
-        "clock-sleep" => std::thread::sleep(std::time::Duration::from_secs(600)),
+        "clock-sleep" => {
+            let ms = property(properties, "sleep_ms")
+                .and_then(|ms| ms.parse().ok())
+                .unwrap_or(600_000);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         "blocking-read" => {
             let path = property(properties, "read_paths")
                 .and_then(|p| p.split(',').next())
@@ -133,6 +138,10 @@ impl Guest for Testkit {
                 ),
                 field("tcp_addr", "Address `escape` tries to connect to"),
                 field("http_url", "URL `escape` tries to GET"),
+                field(
+                    "sleep_ms",
+                    "How long `clock-sleep` sleeps (default ten minutes)",
+                ),
                 field(
                     "stall_in",
                     "The call `clock-sleep` and `blocking-read` wait in: `list-schemas`, \

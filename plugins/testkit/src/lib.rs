@@ -20,7 +20,7 @@
 //! | `many-schemas` | `list-schemas` answers a million names |
 //! | `wide-table` | `main.numbers` is described with 200,000 columns |
 //! | `long-name` | `list-schemas` answers a 100 MiB name |
-//! | `clock-sleep` | sleeps ten minutes through `wasi:clocks` in the call `stall_in` names (`list-schemas`, `plan-scan` (default) or `next`) |
+//! | `clock-sleep` | sleeps `sleep_ms` (default ten minutes) through `wasi:clocks` in the call `stall_in` names (`list-schemas`, `plan-scan` (default) or `next`) |
 //! | `blocking-read` | reads the first `read_paths` file (a FIFO nobody writes to) in the call `stall_in` names |
 //! | `echo-secret` | `validate` repeats its secret `echo` property (as given, trimmed, escaped, hex) in an issue and a log line |
 //!

@@ -2,10 +2,10 @@
 //! Arrow IPC over HTTP (`POST /v1/worker/scan`).
 //!
 //! Splits are spread over the holders in turn. A split that cannot be started on one worker
-//! (unreachable, no answer within the request deadline, another version held, a server error)
-//! is tried on the next holder. Once a worker has started sending a split, its loss fails the
-//! query with an error naming the worker: rows already sent cannot be taken back, and a wrong
-//! answer is worse than none. A worker that sends nothing, not even its keep-alive frame, for
+//! (unreachable, no answer within the request deadline, another version held, a server error),
+//! or whose worker is lost before it sent the split's first batch, is tried on the next holder.
+//! Once a worker has sent rows of a split, its loss fails the query with an error naming the
+//! worker: rows already sent cannot be taken back, and a wrong answer is worse than none. A worker that sends nothing, not even its keep-alive frame, for
 //! `STALL_TIMEOUT` (stopped, hung, cut off) counts as lost.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,11 +71,8 @@ impl SplitSource for WorkerSplitSource {
         };
         let mut failures = Vec::new();
         for holder in holders {
-            match self.client.scan(&holder.address, &request).await {
-                Ok(response) => {
-                    tracing::debug!(catalog = %self.catalog, worker = %holder.worker, "split started");
-                    return Ok(batches(response, holder, task.schema.clone()));
-                }
+            let response = match self.client.scan(&holder.address, &request).await {
+                Ok(response) => response,
                 Err(error) if !worth_retrying(&error) => {
                     return Err(DataFusionError::Execution(describe(&holder, &error)));
                 }
@@ -83,6 +80,21 @@ impl SplitSource for WorkerSplitSource {
                     tracing::warn!(catalog = %self.catalog, worker = %holder.worker, %error,
                         "split could not start; trying the next worker");
                     failures.push(describe(&holder, &error));
+                    continue;
+                }
+            };
+            tracing::debug!(catalog = %self.catalog, worker = %holder.worker, "split started");
+            // Until its first batch, the split has sent no row: a worker lost before then
+            // (stopped, crashed, cut off) is replaced by the next holder.
+            let mut reader = FrameReader::new(response, holder.clone());
+            match reader.next().await {
+                Read::Batch(batch) => return Ok(batches(Some(batch), reader, task.schema.clone())),
+                Read::End => return Ok(batches(None, reader, task.schema.clone())),
+                Read::Failed(reason) => return Err(DataFusionError::Execution(reason)),
+                Read::Lost(reason) => {
+                    tracing::warn!(catalog = %self.catalog, worker = %holder.worker,
+                        %reason, "worker lost before the split's first row; trying the next worker");
+                    failures.push(format!("worker \"{}\": {reason}", holder.worker));
                 }
             }
         }
@@ -113,48 +125,80 @@ fn describe(holder: &Holder, error: &WorkerCallError) -> String {
     }
 }
 
-/// The batches of a started split, decoded as they arrive.
-fn batches(
+/// One frame of a split's answer, as read.
+enum Read {
+    Batch(RecordBatch),
+    End,
+    /// The worker's own reason for failing the scan: another worker would say the same.
+    Failed(String),
+    /// The worker went away, stalled past `STALL_TIMEOUT`, or sent a broken body.
+    Lost(String),
+}
+
+/// Reads a split's frames off a worker's response.
+struct FrameReader {
     response: reqwest::Response,
+    decoder: FrameDecoder,
     holder: Holder,
+}
+
+impl FrameReader {
+    fn new(response: reqwest::Response, holder: Holder) -> Self {
+        FrameReader {
+            response,
+            decoder: FrameDecoder::default(),
+            holder,
+        }
+    }
+
+    async fn next(&mut self) -> Read {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(Frame::Batch(batch))) => return Read::Batch(batch),
+                Ok(Some(Frame::Failed(reason))) => return Read::Failed(reason),
+                Ok(Some(Frame::End)) => return Read::End,
+                Ok(None) => {}
+                Err(error) => return Read::Lost(error.to_string()),
+            }
+            let Ok(chunk) = tokio::time::timeout(STALL_TIMEOUT, self.response.chunk()).await else {
+                return Read::Lost(format!(
+                    "it sent nothing for {STALL_TIMEOUT:?}, not even a keep-alive: stalled or \
+                     stopped"
+                ));
+            };
+            match chunk {
+                Ok(Some(chunk)) => self.decoder.push(&chunk),
+                Ok(None) => {
+                    return match self.decoder.finish() {
+                        Ok(()) => Read::End,
+                        Err(error) => Read::Lost(error.to_string()),
+                    };
+                }
+                Err(error) => return Read::Lost(error.to_string()),
+            }
+        }
+    }
+}
+
+/// The batches of a started split: `first` (already read), then the rest as they arrive. From
+/// here a lost worker fails the query: rows already sent cannot be taken back.
+fn batches(
+    first: Option<RecordBatch>,
+    reader: FrameReader,
     schema: SchemaRef,
 ) -> SendableRecordBatchStream {
-    let state = Some((response, FrameDecoder::default()));
-    let stream = futures::stream::unfold(state, move |state| {
-        let holder = holder.clone();
-        async move {
-            let (mut response, mut decoder) = state?;
-            loop {
-                match decoder.next_frame() {
-                    Ok(Some(Frame::Batch(batch))) => {
-                        return Some((Ok::<RecordBatch, _>(batch), Some((response, decoder))));
-                    }
-                    Ok(Some(Frame::Failed(reason))) => {
-                        return Some((Err(DataFusionError::Execution(reason)), None));
-                    }
-                    Ok(Some(Frame::End)) => return None,
-                    Ok(None) => {}
-                    Err(error) => return Some((Err(lost(&holder, &error)), None)),
-                }
-                let chunk = tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await;
-                let Ok(chunk) = chunk else {
-                    let silent = format!(
-                        "it sent nothing for {STALL_TIMEOUT:?}, not even a keep-alive: stalled \
-                         or stopped"
-                    );
-                    return Some((Err(lost(&holder, &silent)), None));
-                };
-                match chunk {
-                    Ok(Some(chunk)) => decoder.push(&chunk),
-                    Ok(None) => {
-                        return decoder
-                            .finish()
-                            .err()
-                            .map(|error| (Err(lost(&holder, &error)), None));
-                    }
-                    Err(error) => return Some((Err(lost(&holder, &error)), None)),
-                }
-            }
+    let ended = first.is_none();
+    let state = (first, (!ended).then_some(reader));
+    let stream = futures::stream::unfold(state, |(first, reader)| async move {
+        if let Some(batch) = first {
+            return Some((Ok::<RecordBatch, DataFusionError>(batch), (None, reader)));
+        }
+        let mut reader = reader?;
+        match reader.next().await {
+            Read::Batch(batch) => Some((Ok(batch), (None, Some(reader)))),
+            Read::End => None,
+            Read::Failed(reason) => Some((Err(DataFusionError::Execution(reason)), (None, None))),
+            Read::Lost(reason) => Some((Err(lost(&reader.holder, &reason)), (None, None))),
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, stream))

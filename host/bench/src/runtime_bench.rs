@@ -146,6 +146,7 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
     let request = ScanRequest::table(&o.schema, "lineitem");
     // Warm both sides: the component's text pool (once per instance) and the native one (once
     // per process) are built before anything is timed.
+    let rss_before_warm_up = resident_bytes("self")?;
     let t = Instant::now();
     let mut warm = ScanRequest::table("tiny", "lineitem");
     warm.limit = Some(1);
@@ -158,6 +159,7 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
             .await?;
     }
     let wasm_warmup = t.elapsed();
+    let warm_instance_rss = resident_bytes("self")?.saturating_sub(rss_before_warm_up);
     let t = Instant::now();
     let _ = native_rows(0.01, 1, 1, false)?;
     let native_warmup = t.elapsed();
@@ -166,6 +168,10 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
         "text pool warm-up: component {} (per instance), native {} (per process)",
         ms(wasm_warmup),
         ms(native_warmup)
+    );
+    println!(
+        "resident memory a warm tpch instance adds:     {} MiB",
+        warm_instance_rss >> 20
     );
 
     let (mut best_wasm, mut best_native, mut best_native_ipc) = (0f64, 0f64, 0f64);

@@ -318,7 +318,12 @@ async fn phase(
     Ok(phase)
 }
 
-/// The first 160 characters of an error, digits of durations and counts kept.
+/// The part of an error that tells failures apart: the statement's own message (from its last
+/// `table …:` on, where the worker names the cause), at most 200 characters.
 fn short(message: &str) -> String {
-    message.chars().take(160).collect()
+    let from = message
+        .rfind("table ")
+        .or_else(|| message.find("\"message\""))
+        .unwrap_or(0);
+    message[from..].chars().take(200).collect()
 }

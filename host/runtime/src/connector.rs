@@ -347,18 +347,23 @@ impl Connector {
         tokio::task::spawn_blocking(move || {
             let state = &this.inner.state;
             let ctx = &state.ctx;
-            let mut instance = match lease {
-                Lease::Warm(instance) => *instance,
-                Lease::Fresh(slot) => Instance::new(
-                    &state.plugin.inner.pre,
-                    ctx,
-                    &state.grants,
-                    state.properties.clone(),
-                    Some(slot),
-                )
-                .map_err(|e| e.scrubbed(&ctx.scrubber))?,
+            let (mut instance, turn) = match lease {
+                Lease::Warm(instance) => (*instance, None),
+                Lease::Fresh(slot, turn) => (
+                    Instance::new(
+                        &state.plugin.inner.pre,
+                        ctx,
+                        &state.grants,
+                        state.properties.clone(),
+                        Some(slot),
+                    )
+                    .map_err(|e| e.scrubbed(&ctx.scrubber))?,
+                    Some(turn),
+                ),
             };
             let result = f(&mut instance, ctx);
+            // A new instance has run its first call (its warm-up): the next may start.
+            drop(turn);
             match result {
                 Ok(r) => Ok((instance, r)),
                 Err(e) => {
@@ -392,7 +397,7 @@ impl CatalogState {
         } else {
             self.pool.put(instance);
         }
-        self.slots.wake_one();
+        self.slots.wake();
     }
 }
 

@@ -3,9 +3,9 @@
 //! of them, and calls beyond that wait in a bounded queue instead of failing.
 //!
 //! A live instance, busy or warm in its catalog's pool, holds a [`SlotPermit`]: one process slot
-//! and one of its catalog's. A call takes, in order: a warm instance of its catalog; else a new
-//! catalog slot and a process slot, evicting other catalogs' warm instances when the process is
-//! full; else it waits, for at most `slot_wait`, until one of those frees. At most
+//! and one of its catalog's. A call takes, in order: a warm instance of its catalog; else, when
+//! no other new instance of the catalog is warming up, a new catalog slot and a process slot,
+//! evicting other catalogs' warm instances when the process is full; else it waits, for at most `slot_wait`, until one of those frees. At most
 //! `max_waiting_calls` calls of one catalog wait at once; one more gets [`Error::Busy`] at once.
 //! So one catalog flooded with slow calls holds its quota and no more, and other catalogs keep
 //! their share of the process.
@@ -45,8 +45,14 @@ pub(crate) struct InstanceSlots {
 #[derive(Debug)]
 pub(crate) struct CatalogSlots {
     quota: Arc<Semaphore>,
+    /// One new instance of the catalog at a time is instantiated and runs its first call (where
+    /// a connector builds its expensive state: tpch's text pool). Several built at once on few
+    /// cores each take several times longer, past the call deadline, and an instance that
+    /// fails its deadline is dropped and built again: a burst would never get warm.
+    opening: Arc<Semaphore>,
     waiting: AtomicUsize,
-    /// Woken when an instance of this catalog goes back to its pool or is dropped.
+    /// Woken when an instance of this catalog goes back to its pool or is dropped, or a new
+    /// instance has finished its first call.
     freed: Arc<Notify>,
 }
 
@@ -60,14 +66,28 @@ pub(crate) struct SlotPermit {
 
 impl Drop for SlotPermit {
     fn drop(&mut self) {
-        self.freed.notify_one();
+        self.freed.notify_waiters();
     }
 }
 
-/// What a call gets: a warm instance, or the right to make a new one.
+/// The catalog's turn to build a new instance, held until that instance's first call ends.
+#[derive(Debug)]
+pub(crate) struct OpeningTurn {
+    _permit: OwnedSemaphorePermit,
+    freed: Arc<Notify>,
+}
+
+impl Drop for OpeningTurn {
+    fn drop(&mut self) {
+        self.freed.notify_waiters();
+    }
+}
+
+/// What a call gets: a warm instance, or the right to make a new one (and the catalog's turn
+/// to warm it up).
 pub(crate) enum Lease {
     Warm(Box<Instance>),
-    Fresh(SlotPermit),
+    Fresh(SlotPermit, OpeningTurn),
 }
 
 impl InstanceSlots {
@@ -87,6 +107,7 @@ impl InstanceSlots {
     pub fn catalog(&self) -> CatalogSlots {
         CatalogSlots {
             quota: Arc::new(Semaphore::new(self.settings.per_catalog.max(1))),
+            opening: Arc::new(Semaphore::new(1)),
             waiting: AtomicUsize::new(0),
             freed: Arc::new(Notify::new()),
         }
@@ -115,15 +136,23 @@ impl InstanceSlots {
     ) -> Result<Lease> {
         let deadline = tokio::time::Instant::now() + self.settings.slot_wait;
         let mut queued: Option<Waiting<'_>> = None;
-        let catalog_permit = loop {
+        let (catalog_permit, turn) = loop {
             let freed = catalog.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
             if let Some(instance) = pool.take() {
                 return Ok(Lease::Warm(Box::new(instance)));
             }
-            if let Ok(permit) = catalog.quota.clone().try_acquire_owned() {
-                break permit;
+            if let Ok(opening) = catalog.opening.clone().try_acquire_owned()
+                && let Ok(permit) = catalog.quota.clone().try_acquire_owned()
+            {
+                break (
+                    permit,
+                    OpeningTurn {
+                        _permit: opening,
+                        freed: catalog.freed.clone(),
+                    },
+                );
             }
             if queued.is_none() {
                 if catalog.waiting.load(Ordering::Relaxed) >= self.settings.max_waiting_calls {
@@ -140,11 +169,14 @@ impl InstanceSlots {
             Ok(permit) => permit,
             Err(_) => self.wait_for_process_slot(at, deadline, &evict).await?,
         };
-        Ok(Lease::Fresh(SlotPermit {
-            _process: process_permit,
-            _catalog: catalog_permit,
-            freed: catalog.freed.clone(),
-        }))
+        Ok(Lease::Fresh(
+            SlotPermit {
+                _process: process_permit,
+                _catalog: catalog_permit,
+                freed: catalog.freed.clone(),
+            },
+            turn,
+        ))
     }
 
     async fn wait_for_process_slot(
@@ -180,9 +212,9 @@ impl InstanceSlots {
 }
 
 impl CatalogSlots {
-    /// Wakes a call waiting for this catalog (an instance went back to the pool).
-    pub fn wake_one(&self) {
-        self.freed.notify_one();
+    /// Wakes the calls waiting for this catalog (an instance went back to the pool).
+    pub fn wake(&self) {
+        self.freed.notify_waiters();
     }
 
     /// Calls of this catalog waiting for a slot now.

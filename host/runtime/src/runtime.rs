@@ -48,7 +48,8 @@ pub struct RuntimeConfig {
     pub max_limits: SandboxLimits,
     /// Epoch tick: the granularity of call deadlines.
     pub epoch_tick: Duration,
-    /// Warm instances kept per catalog.
+    /// Warm instances kept per catalog (at most its share of instance slots; by default all of
+    /// it, so a catalog busy up to its share does not rebuild instances it just dropped).
     pub max_idle_instances: usize,
     /// A warm instance unused this long is dropped.
     pub idle_timeout: Duration,
@@ -77,7 +78,7 @@ impl Default for RuntimeConfig {
             default_limits: SandboxLimits::default(),
             max_limits: SandboxLimits::default_maxima(),
             epoch_tick: Duration::from_millis(10),
-            max_idle_instances: 2,
+            max_idle_instances: default_catalog_instances(),
             idle_timeout: Duration::from_secs(300),
             io_threads: 64,
             max_catalog_instances: default_catalog_instances(),
@@ -486,7 +487,10 @@ impl Runtime {
         };
         let ctx = self.call_context(at, &limits, SecretScrubber::new(&config.secrets));
         let pool = Arc::new(InstancePool::new(
-            self.inner.config.max_idle_instances,
+            self.inner
+                .config
+                .max_idle_instances
+                .min(self.inner.slots.settings().per_catalog),
             self.inner.config.idle_timeout,
         ));
         if let Ok(mut pools) = self.inner.pools.lock() {

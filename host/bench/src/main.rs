@@ -14,6 +14,7 @@
 mod bench_cluster;
 mod bench_flags;
 mod coordinator_client;
+mod interruptible;
 mod latency_summary;
 mod load_bench;
 mod metrics_text;

@@ -82,15 +82,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
 
 pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     let o = parse_options(args)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    tokio.block_on(async {
-        tokio::select! {
-            result = measure(&o) => result,
-            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-        }
-    })
+    crate::interruptible::run(measure(&o))
 }
 
 /// One query's figures.

@@ -113,16 +113,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
 /// Runs the sync benchmark with the flags that follow `quarry-bench sync`.
 pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     let o = parse_options(args)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    tokio.block_on(async {
-        // Ctrl-C drops the clusters, which kills their processes.
-        tokio::select! {
-            result = measure(&o) => result,
-            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-        }
-    })
+    crate::interruptible::run(measure(&o))
 }
 
 /// Where the `quarry` binary is: `--quarry`, else next to this executable.

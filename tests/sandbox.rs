@@ -184,17 +184,10 @@ async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
         .await;
     let url = cluster.url();
     // 60 million rows: far longer than the test lets it run.
-    let query = tokio::spawn(async move {
-        let response = reqwest::Client::new()
-            .post(format!("{url}/v1/statement"))
-            .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
-            .json(&json!({ "sql": "SELECT sum(l_quantity) FROM tpch.sf10.lineitem" }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
-    });
+    let query = tokio::spawn(post_statement(
+        url,
+        "SELECT sum(l_quantity) FROM tpch.sf10.lineitem",
+    ));
     cluster
         .wait_for(
             "the split streaming rows",
@@ -281,15 +274,8 @@ async fn a_plugin_waiting_in_a_host_call_fails_its_query_at_the_deadline() {
             let (url, name, stall_in) = (url.clone(), *name, *stall_in);
             tokio::spawn(async move {
                 let started = Instant::now();
-                let response = reqwest::Client::new()
-                    .post(format!("{url}/v1/statement"))
-                    .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
-                    .json(&json!({ "sql": format!("SELECT count(*) FROM {name}.main.numbers") }))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap();
+                let sql = format!("SELECT count(*) FROM {name}.main.numbers");
+                let (status, body) = post_statement(url, &sql).await;
                 (name, stall_in, status, body, started.elapsed())
             })
         })
@@ -383,17 +369,10 @@ async fn a_split_whose_worker_stops_before_its_first_row_runs_on_another_worker(
         .wait_for_catalog("slow", 1, "ready", &["w1", "w2"], "loaded")
         .await;
     let url = cluster.url();
-    let query = tokio::spawn(async move {
-        let response = reqwest::Client::new()
-            .post(format!("{url}/v1/statement"))
-            .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
-            .json(&json!({ "sql": "SELECT count(*) AS n FROM slow.main.numbers" }))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
-    });
+    let query = tokio::spawn(post_statement(
+        url,
+        "SELECT count(*) AS n FROM slow.main.numbers",
+    ));
     // Each worker has started one split and sleeps before its first batch.
     for worker in ["w1", "w2"] {
         cluster
@@ -432,4 +411,18 @@ async fn a_split_whose_worker_stops_before_its_first_row_runs_on_another_worker(
         2.0,
         "w2 read its own split and w1's"
     );
+}
+
+/// `POST /v1/statement` as admin on the coordinator at `url`, owning what it needs so it can
+/// run in a task of its own while the test stops workers: the status and the body text.
+async fn post_statement(url: String, sql: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/statement"))
+        .bearer_auth(crate::common::cluster::ADMIN_TOKEN)
+        .json(&json!({ "sql": sql }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
 }

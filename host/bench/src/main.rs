@@ -18,6 +18,7 @@ mod interruptible;
 mod latency_summary;
 mod load_bench;
 mod metrics_text;
+mod pre_initialization_figures;
 mod quarry_process;
 mod resident_memory;
 mod runtime_bench;

@@ -5,6 +5,8 @@
 //!   alternating, on one thread each: native generation alone, and native generation plus the
 //!   Arrow IPC encode/decode round trip the component boundary costs.
 //! - Cold compile, precompiled-artifact load and instantiate times of the component.
+//! - Pre-initialisation off and on: load time, artifact size, a fresh instance's first row and
+//!   the memory per warm instance ([`crate::pre_initialization_figures`]).
 //! - Resident memory of 1,000 loaded, idle catalogs of one plugin.
 //!
 //! Run: `cargo build --release --workspace && target/release/quarry-bench runtime
@@ -28,7 +30,9 @@ pub const HELP: &str = "\
 quarry-bench runtime [FLAGS]
     The host runtime, in this process: tpch lineitem scanned through the sandboxed component
     against the same generator compiled natively (alone, and with the Arrow IPC round trip),
-    cold compile / artifact load / instantiate times, resident memory of idle catalogs.
+    cold compile / artifact load / instantiate times, resident memory of idle catalogs,
+    and pre-initialisation off against on (load time, artifact size, a fresh instance's first
+    row, memory per warm instance).
 
     --plugin PATH            the tpch component [default: target/plugins/tpch.wasm]
     --schema NAME            tiny or sfN [default: sf1]
@@ -138,14 +142,16 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
         us(median(&mut instantiations))
     );
 
+    crate::pre_initialization_figures::compare(&bytes).await?;
+
     // --- Throughput ---------------------------------------------------------------------
     let sf = bench_flags::tpch_scale(&o.schema)?;
     let tpch = rt.open_catalog(
         CatalogConfig::new("tpch", &plugin).property("splits", o.splits.to_string()),
     )?;
     let request = ScanRequest::table(&o.schema, "lineitem");
-    // Warm both sides: the component's text pool (once per instance) and the native one (once
-    // per process) are built before anything is timed.
+    // Warm both sides before anything is timed: the component's instance (its text pool comes
+    // from the pre-initialised snapshot) and the native text pool (built once per process).
     let rss_before_warm_up = resident_bytes("self")?;
     let t = Instant::now();
     let mut warm = ScanRequest::table("tiny", "lineitem");
@@ -165,7 +171,7 @@ async fn measure(o: &Options, bytes: Vec<u8>) -> anyhow::Result<()> {
     let native_warmup = t.elapsed();
     println!();
     println!(
-        "text pool warm-up: component {} (per instance), native {} (per process)",
+        "first row: component {} (fresh instance, pre-initialised), native {} (text pool)",
         ms(wasm_warmup),
         ms(native_warmup)
     );

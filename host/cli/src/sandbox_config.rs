@@ -65,6 +65,12 @@ pub struct SandboxSettings {
     /// The longest loading (compiling) one plugin may take before it is refused [default: 120s]
     #[arg(long = "sandbox-compile-timeout", value_name = "DURATION")]
     pub compile_timeout: Option<DurationValue>,
+
+    /// Run a plugin's `pre-initialize` export once when it is loaded, and start every instance
+    /// from the snapshot of its memory (false: every instance builds its state itself)
+    /// [default: true]
+    #[arg(long = "sandbox-pre-initialize", value_name = "BOOL")]
+    pub pre_initialize: Option<bool>,
 }
 
 impl SandboxSettings {
@@ -80,6 +86,7 @@ impl SandboxSettings {
             waiting_calls: env.parse("QUARRY_SANDBOX_WAITING_CALLS")?,
             slot_wait: env.parse("QUARRY_SANDBOX_SLOT_WAIT")?,
             compile_timeout: env.parse("QUARRY_SANDBOX_COMPILE_TIMEOUT")?,
+            pre_initialize: env.parse("QUARRY_SANDBOX_PRE_INITIALIZE")?,
         })
     }
 
@@ -95,6 +102,7 @@ impl SandboxSettings {
             waiting_calls: self.waiting_calls.or(lower.waiting_calls),
             slot_wait: self.slot_wait.or(lower.slot_wait),
             compile_timeout: self.compile_timeout.or(lower.compile_timeout),
+            pre_initialize: self.pre_initialize.or(lower.pre_initialize),
         }
     }
 
@@ -127,6 +135,10 @@ impl SandboxSettings {
             (
                 "--sandbox-compile-timeout",
                 self.compile_timeout.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-pre-initialize",
+                self.pre_initialize.map(|v| v.to_string()),
             ),
         ];
         flags
@@ -164,6 +176,9 @@ impl SandboxSettings {
         }
         if let Some(DurationValue(timeout)) = self.compile_timeout {
             runtime.compile_timeout = timeout;
+        }
+        if let Some(pre_initialize) = self.pre_initialize {
+            runtime.pre_initialize = pre_initialize;
         }
     }
 

@@ -17,6 +17,7 @@
 //! ([`ArtifactCache::trust`]), then keeps it under its own HMAC like code it compiled. A worker
 //! holds no key its peers trust, so it cannot mint machine code for them.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,9 +114,15 @@ impl std::fmt::Debug for ArtifactCache {
 impl ArtifactCache {
     /// Opens the cache in `dir` (created if missing), with this host's keys from it (created
     /// on first use; without a directory, keys that last as long as the process), trusting
-    /// bundles signed by `trusted` public keys.
-    pub fn open(engine: &Engine, dir: Option<PathBuf>, trusted: Vec<[u8; 32]>) -> Result<Self> {
-        let compat = compatibility_hash(engine);
+    /// bundles signed by `trusted` public keys. `pre_initialize` is part of the compatibility
+    /// hash: such a host compiles a component's snapshot, not the upload.
+    pub fn open(
+        engine: &Engine,
+        dir: Option<PathBuf>,
+        trusted: Vec<[u8; 32]>,
+        pre_initialize: bool,
+    ) -> Result<Self> {
+        let compat = compatibility_hash(engine, pre_initialize);
         if let Some(dir) = &dir {
             fs::create_dir_all(dir).map_err(|e| cache_error(dir, "cannot create", &e))?;
         }
@@ -170,13 +177,14 @@ impl ArtifactCache {
             .map(|d| d.join(format!("{sha256}-{}.cwasm", self.compat)))
     }
 
-    /// The compiled component for `bytes` (whose sha256 is `sha256`): from a verified artifact
-    /// on disk if there is one, compiled (and written to disk) otherwise.
-    pub fn load_or_compile(
+    /// The compiled component of the upload whose sha256 is `sha256`: from a verified artifact
+    /// on disk if there is one; otherwise `prepare` gives the bytes to compile (the upload, or
+    /// its pre-initialised rewrite), which are compiled and written to disk.
+    pub fn load_or_compile<'a>(
         &self,
         engine: &Engine,
         sha256: &str,
-        bytes: &[u8],
+        prepare: impl FnOnce() -> Result<Cow<'a, [u8]>>,
     ) -> Result<Component> {
         if let Some(path) = self.artifact_path(sha256)
             && let Some(component) = self.try_load(engine, sha256, &path)
@@ -184,7 +192,8 @@ impl ArtifactCache {
             self.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(component);
         }
-        let component = Component::new(engine, bytes).map_err(|e| Error::InvalidComponent {
+        let bytes = prepare()?;
+        let component = Component::new(engine, &bytes).map_err(|e| Error::InvalidComponent {
             reason: format!("does not compile: {e:#}"),
         })?;
         self.counters.compiles.fetch_add(1, Ordering::Relaxed);

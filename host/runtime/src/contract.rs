@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use wasmparser::{Parser, Payload};
+use wasmparser::{ComponentExternalKind, Parser, Payload};
 
 use crate::error::{Error, Result};
 
@@ -63,13 +63,22 @@ fn accepted_list() -> String {
         .join(", ")
 }
 
+/// What the outer layer of a component says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inspected {
+    /// The contract version it exports.
+    pub contract: ContractVersion,
+    /// It exports `pre-initialize: func()` at the top level ([`crate::pre_initialize`]).
+    pub pre_initialize: bool,
+}
+
 /// Checks that `bytes` are a component exporting a supported version of the contract, and
-/// returns that version.
+/// returns that version and whether it asks to be pre-initialised.
 ///
 /// Refuses a core module, bytes that are not WebAssembly at all, a component that does not
 /// export `quarry:connector/source`, and one that exports a version this host cannot serve.
 /// Full validation happens when the component is compiled; this only reads the outer layer.
-pub fn inspect(bytes: &[u8]) -> Result<ContractVersion> {
+pub fn inspect(bytes: &[u8]) -> Result<Inspected> {
     if !bytes.starts_with(b"\0asm") {
         return Err(Error::InvalidComponent {
             reason: "not a WebAssembly binary (no `\\0asm` header)".into(),
@@ -103,13 +112,17 @@ pub fn inspect(bytes: &[u8]) -> Result<ContractVersion> {
                     let export = export.map_err(|e| Error::InvalidComponent {
                         reason: format!("malformed export section: {e}"),
                     })?;
-                    exports.push(export.name.name.to_owned());
+                    exports.push((export.name.name.to_owned(), export.kind));
                 }
             }
             _ => {}
         }
     }
 
+    let pre_initialize = exports.iter().any(|(name, kind)| {
+        name == crate::pre_initialize::PRE_INITIALIZE_EXPORT && *kind == ComponentExternalKind::Func
+    });
+    let exports: Vec<String> = exports.into_iter().map(|(name, _)| name).collect();
     let prefix = format!("{SOURCE_INTERFACE}@");
     let versions: Vec<&str> = exports
         .iter()
@@ -129,7 +142,10 @@ pub fn inspect(bytes: &[u8]) -> Result<ContractVersion> {
         });
     };
     match ContractVersion::parse(found) {
-        Some(v) if SUPPORTED_CONTRACTS.contains(&v) => Ok(v),
+        Some(contract) if SUPPORTED_CONTRACTS.contains(&contract) => Ok(Inspected {
+            contract,
+            pre_initialize,
+        }),
         _ => Err(Error::UnsupportedContract {
             found: (*found).to_owned(),
             accepted: accepted_list(),

@@ -124,9 +124,12 @@ impl Hasher for Sha256Hasher {
 }
 
 /// A hex digest of everything that makes a precompiled artifact usable by this engine
-/// (wasmtime version, target, compiler settings): part of every artifact's cache key.
-pub fn compatibility_hash(engine: &Engine) -> String {
+/// (wasmtime version, target, compiler settings, whether it pre-initialises): part of every
+/// artifact's cache key.
+pub fn compatibility_hash(engine: &Engine, pre_initialize: bool) -> String {
     let mut hasher = Sha256Hasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
+    // A host that pre-initialises compiles a different component from the same upload.
+    pre_initialize.hash(&mut hasher);
     hex::encode(&hasher.0.finalize()[..16])
 }

@@ -63,17 +63,7 @@ impl Instance {
         properties: Vec<(String, String)>,
         slot: Option<SlotPermit>,
     ) -> Result<Self> {
-        let log = crate::plugin_log::PluginLog::new(
-            &ctx.at.catalog,
-            &ctx.at.plugin,
-            ctx.limits.log_rate,
-            ctx.scrubber.clone(),
-        );
-        let state = StoreState::new(&ctx.limits, grants, log)?;
-        let mut store = Store::new(pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(ctx.deadline_ticks);
+        let mut store = sandbox_store(pre.engine(), ctx, grants)?;
         let instantiated = ctx
             .calls
             .drive(ctx.limits.call_deadline, pre.instantiate_async(&mut store))
@@ -185,6 +175,27 @@ pub(crate) fn connector_result<T>(
     })
 }
 
+/// A store for one instance: the sandbox's WASI context with `grants`, the memory limiter,
+/// and the call deadline's epoch set.
+pub(crate) fn sandbox_store(
+    engine: &wasmtime::Engine,
+    ctx: &CallContext,
+    grants: &Grants,
+) -> Result<Store<StoreState>> {
+    let log = crate::plugin_log::PluginLog::new(
+        &ctx.at.catalog,
+        &ctx.at.plugin,
+        ctx.limits.log_rate,
+        ctx.scrubber.clone(),
+    );
+    let state = StoreState::new(&ctx.limits, grants, log)?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(ctx.deadline_ticks);
+    Ok(store)
+}
+
 fn deadline_exceeded(ctx: &CallContext, call: &'static str) -> Error {
     Error::DeadlineExceeded {
         at: ctx.at.clone(),
@@ -194,7 +205,7 @@ fn deadline_exceeded(ctx: &CallContext, call: &'static str) -> Error {
 }
 
 /// Sorts a failed call into deadline, memory, stack, trap or host error.
-fn classify(
+pub(crate) fn classify(
     e: wasmtime::Error,
     ctx: &CallContext,
     call: &'static str,

@@ -18,6 +18,8 @@
 //! - [`call_driver`]: the small tokio runtime every plugin call is driven on (WASI clocks,
 //!   sockets, file I/O), which lets a call be dropped at its deadline even while the plugin waits
 //!   in a host call; and the gauges of the threads plugin calls hold.
+//! - [`pre_initialize`]: runs a component's `pre-initialize` once at load and compiles the
+//!   snapshot of its memory instead, so instances start with its expensive state built.
 //! - [`instance_pool`]: warm instances per catalog, reused across splits and queries.
 //! - [`instance_slots`]: admission: instance slots per process and per catalog, a bounded
 //!   wait queue, and the "busy" error when it is full.
@@ -41,6 +43,7 @@ pub mod instance_pool;
 pub mod instance_slots;
 pub mod metadata_check;
 pub mod plugin_log;
+pub mod pre_initialize;
 pub mod runtime;
 pub mod sandbox;
 pub mod secret_scrubber;

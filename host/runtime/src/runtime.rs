@@ -5,6 +5,7 @@
 //! plugin. An opened catalog ([`crate::Connector`]) is configuration plus a pool that is empty
 //! while the catalog is idle: a thousand idle catalogs cost a thousand configs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -24,6 +25,7 @@ use crate::engine::{Allocation, EngineSettings, build_engine};
 use crate::error::{At, Error, Result};
 use crate::instance_pool::{CallContext, Instance, InstancePool};
 use crate::instance_slots::{InstanceSlots, SlotSettings};
+use crate::pre_initialize;
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
 use crate::secret_scrubber::SecretScrubber;
 use crate::types::ConnectorSpec;
@@ -65,6 +67,9 @@ pub struct RuntimeConfig {
     /// The longest a plugin load (validation, compile, the spec call) may take before it is
     /// refused.
     pub compile_timeout: Duration,
+    /// Runs a component's `pre-initialize` export once at load and compiles the snapshot of
+    /// the memory it leaves, so instances start with its state built (ADR 0020).
+    pub pre_initialize: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -85,6 +90,7 @@ impl Default for RuntimeConfig {
             max_waiting_calls: 256,
             slot_wait: Duration::from_secs(300),
             compile_timeout: Duration::from_secs(120),
+            pre_initialize: true,
         }
     }
 }
@@ -107,6 +113,8 @@ pub struct PluginInfo {
     pub spec: ConnectorSpec,
     /// Size of the component in bytes.
     pub size: usize,
+    /// Instances start from the snapshot its `pre-initialize` left (ADR 0020).
+    pub pre_initialized: bool,
 }
 
 impl PluginInfo {
@@ -225,6 +233,7 @@ impl Runtime {
             &engine,
             config.cache_dir.clone(),
             config.trusted_artifact_keys.clone(),
+            config.pre_initialize,
         )?;
         let mut linker = Linker::<StoreState>::new(&engine);
         let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linker: {e:#}")));
@@ -406,13 +415,29 @@ impl Runtime {
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(plugin);
         }
-        let contract = contract::inspect(bytes)?;
+        let inspected = contract::inspect(bytes)?;
+        let pre_initialized = inspected.pre_initialize && self.inner.config.pre_initialize;
         let component = self
             .inner
             .cache
-            .load_or_compile(&self.inner.engine, &sha256, bytes)?;
+            .load_or_compile(&self.inner.engine, &sha256, || {
+                if !pre_initialized {
+                    return Ok(Cow::Borrowed(bytes));
+                }
+                let ctx = self.call_context(
+                    plugin_at(&sha256),
+                    &self.inner.config.default_limits,
+                    SecretScrubber::default(),
+                );
+                pre_initialize::snapshot(&self.inner.linker, &ctx, bytes).map(Cow::Owned)
+            })?;
         // A component refused after it compiled leaves no compiled code behind.
-        self.link_and_describe(&sha256, contract, bytes.len(), &component)
+        let facts = Loaded {
+            contract: inspected.contract,
+            size: bytes.len(),
+            pre_initialized,
+        };
+        self.link_and_describe(&sha256, facts, &component)
             .inspect_err(|_| self.inner.cache.forget(&sha256))
     }
 
@@ -420,8 +445,7 @@ impl Runtime {
     fn link_and_describe(
         &self,
         sha256: &str,
-        contract: crate::contract::ContractVersion,
-        size: usize,
+        facts: Loaded,
         component: &wasmtime::component::Component,
     ) -> Result<Plugin> {
         let sha256 = sha256.to_owned();
@@ -436,12 +460,8 @@ impl Runtime {
             reason: format!("does not match the connector world: {e:#}"),
         })?;
 
-        let at = At {
-            catalog: String::new(),
-            plugin: format!("sha256:{}", &sha256[..12]),
-        };
         let ctx = self.call_context(
-            at,
+            plugin_at(&sha256),
             &self.inner.config.default_limits,
             SecretScrubber::default(),
         );
@@ -455,9 +475,10 @@ impl Runtime {
             inner: Arc::new(LoadedPlugin {
                 info: PluginInfo {
                     sha256: sha256.clone(),
-                    contract,
+                    contract: facts.contract,
                     spec: spec.into(),
-                    size,
+                    size: facts.size,
+                    pre_initialized: facts.pre_initialized,
                 },
                 pre,
             }),
@@ -570,6 +591,21 @@ impl RuntimeInner {
 /// The housekeeping thread: advances the engine's epoch every tick (which is what makes call
 /// deadlines fire) and sweeps idle instances about once a second. It holds only weak
 /// references and ends when the runtime is dropped.
+/// What loading learnt about a plugin before it was linked.
+struct Loaded {
+    contract: ContractVersion,
+    size: usize,
+    pre_initialized: bool,
+}
+
+/// Where a call into a plugin being loaded (no catalog yet) happens, for errors and logs.
+fn plugin_at(sha256: &str) -> At {
+    At {
+        catalog: String::new(),
+        plugin: format!("sha256:{}", &sha256[..12]),
+    }
+}
+
 fn start_housekeeping(inner: &Arc<RuntimeInner>) -> Result<()> {
     let weak = Arc::downgrade(inner);
     let tick = inner.config.epoch_tick;

@@ -18,5 +18,6 @@ mod host_call_deadlines;
 mod instance_pool;
 mod instance_slots;
 mod invalid_output;
+mod pre_initialize;
 mod sandbox_limits;
 mod tpch;

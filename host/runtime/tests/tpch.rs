@@ -2,6 +2,7 @@
 
 use crate::common;
 
+use arrow_array::StringArray;
 use arrow_schema::DataType as Arrow;
 use quarry_runtime::{CatalogConfig, ConnectorErrorKind, DataType, Error, ScanRequest};
 
@@ -142,4 +143,51 @@ async fn splits_cover_the_table_and_projection_is_honoured() {
     assert_eq!(total, 60_175);
     // The scans reused one warm instance rather than building the text pool per split.
     assert_eq!(tpch.warm_instances(), 1);
+}
+
+/// tpch builds its text pool in `pre-initialize`, so instances start from the load's snapshot
+/// of it. Every comment is drawn from that pool: they must be dbgen's, with the snapshot and
+/// without it (`pre_initialize = false`, each instance building its own pool).
+#[tokio::test]
+async fn comments_drawn_from_the_pre_initialised_text_pool_are_dbgens() {
+    common::init_tracing();
+    let expected: Vec<String> = tpchgen::generators::OrderGenerator::new(0.01, 1, 1)
+        .iter()
+        .map(|order| order.o_comment.to_owned())
+        .collect();
+    assert_eq!(expected.len(), 15_000);
+    for pre_initialize in [true, false] {
+        let rt = quarry_runtime::Runtime::new(quarry_runtime::RuntimeConfig {
+            pre_initialize,
+            ..Default::default()
+        })
+        .unwrap();
+        let plugin = common::load(&rt, "tpch").await;
+        assert_eq!(plugin.info().pre_initialized, pre_initialize);
+        let tpch = rt
+            .open_catalog(CatalogConfig::new("tpch", &plugin))
+            .unwrap();
+        let mut request = ScanRequest::table("tiny", "orders");
+        request.projection = Some(vec![8]);
+        let batches = common::scan_all(&tpch, &request).await.unwrap();
+        let comments: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                column
+                    .iter()
+                    .map(|v| v.unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            comments.len(),
+            expected.len(),
+            "pre_initialize={pre_initialize}"
+        );
+        assert!(
+            comments == expected,
+            "pre_initialize={pre_initialize}: o_comment differs from dbgen's"
+        );
+    }
 }

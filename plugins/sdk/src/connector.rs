@@ -30,6 +30,18 @@ pub trait Connector: 'static {
 
     /// Opens a configured catalog.
     fn open(properties: Properties) -> Result<Self::Catalog>;
+
+    /// Builds the state every instance needs and that depends on nothing but the code (lookup
+    /// tables, text pools, parsed constants), once per plugin version instead of once per
+    /// instance. Only called when the connector is exported with
+    /// `export_connector!(MyConnector, pre_initialize)`: the host then calls it once when it
+    /// loads the component, snapshots the instance's memory, and starts every later instance
+    /// from that snapshot (copy-on-write, so the state is also shared in memory).
+    ///
+    /// It runs with no catalog, no grants, no environment and no network, and what it leaves
+    /// in memory is all that is kept: keep it to pure computation (no files, sockets, clocks or
+    /// log lines whose handles would be kept in the snapshot).
+    fn pre_initialize() {}
 }
 
 /// One configured catalog.

@@ -48,10 +48,41 @@ pub const CONTRACT_VERSION: &str = "0.1.0";
 /// quarry_sdk::export_connector!(MyConnector);
 /// ```
 ///
+/// With `, pre_initialize` the component also exports `pre-initialize`, which runs
+/// [`Connector::pre_initialize`]: the host calls it once per plugin version and starts every
+/// instance from the memory it leaves (see that method).
+///
+/// ```text
+/// quarry_sdk::export_connector!(MyConnector, pre_initialize);
+/// ```
+///
 /// Expands to nothing on native targets, so the same crate also builds as a plain library for
 /// tests.
 #[macro_export]
 macro_rules! export_connector {
+    ($connector:ty, pre_initialize) => {
+        $crate::export_connector!($connector);
+        // A world of its own, generated here and only here, so a connector that does not ask
+        // for pre-initialisation has no `pre-initialize` export for the host to run.
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        mod quarry_pre_initialize {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::guest::wit_bindgen::generate!({
+                inline: "package quarry:pre-initialize; world pre-initialize { export pre-initialize: func(); }",
+                world: "pre-initialize",
+                runtime_path: "quarry_sdk::guest::wit_bindgen::rt",
+            });
+            struct QuarryPreInitialize;
+            impl Guest for QuarryPreInitialize {
+                fn pre_initialize() {
+                    <$connector as $crate::Connector>::pre_initialize();
+                }
+            }
+            export!(QuarryPreInitialize);
+        }
+    };
     ($connector:ty) => {
         #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]

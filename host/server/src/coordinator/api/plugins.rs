@@ -105,7 +105,7 @@ pub async fn upload(
     match created {
         Ok(plugin) => {
             state.remember_loaded(&loaded);
-            tracing::info!(plugin = %plugin.reference(), sha256 = %plugin.sha256, size = plugin.size, "plugin uploaded");
+            tracing::info!(plugin = %plugin.reference(), sha256 = %plugin.sha256, size = plugin.size, pre_initialized = info.pre_initialized, "plugin uploaded");
             Ok((StatusCode::CREATED, Json(PluginResponse::from(plugin))).into_response())
         }
         // Uploaded concurrently by someone else.

@@ -193,9 +193,11 @@ impl ArtifactCache {
             return Ok(component);
         }
         let bytes = prepare()?;
+        let started = std::time::Instant::now();
         let component = Component::new(engine, &bytes).map_err(|e| Error::InvalidComponent {
             reason: format!("does not compile: {e:#}"),
         })?;
+        let compiled_at = started.elapsed();
         self.counters.compiles.fetch_add(1, Ordering::Relaxed);
         if let Some(path) = self.artifact_path(sha256) {
             match component.serialize() {
@@ -208,6 +210,13 @@ impl ArtifactCache {
                 Err(e) => tracing::warn!(error = %e, "cannot serialize compiled component"),
             }
         }
+        tracing::info!(
+            sha256 = %&sha256[..12.min(sha256.len())],
+            component_bytes = bytes.len(),
+            compile_ms = compiled_at.as_millis() as u64,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "component compiled and cached"
+        );
         Ok(component)
     }
 

@@ -74,12 +74,20 @@ pub fn http_client(ca: Option<&Path>) -> Result<reqwest::Client, TlsError> {
         .map_err(|e| TlsError::Config(format!("cannot build the HTTP client: {e}")))
 }
 
+/// How long a client keeps an idle connection for reuse: under the servers' default header
+/// timeout.
+pub const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A client builder on rustls that trusts only the CA certificates in `ca`, for callers that
 /// add their own timeouts (the admin CLI).
 pub fn client_builder(ca: Option<&Path>) -> Result<reqwest::ClientBuilder, TlsError> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
-        .tls_built_in_root_certs(false);
+        .tls_built_in_root_certs(false)
+        // Our servers close a keep-alive connection that sends no request for the header
+        // timeout (10 s by default); a client that kept it longer would send its next request
+        // down a closed connection and fail with "error sending request".
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
     if let Some(path) = ca {
         let bytes = std::fs::read(path).map_err(|e| TlsError::Ca {
             path: path.display().to_string(),

@@ -10,10 +10,10 @@
 //!
 //! How: `wasmtime-wizer` instruments the component so its memories and globals can be read,
 //! the instrumented component runs `pre-initialize` in the same sandbox as every call (no
-//! grants, the plugin's memory limit, the call deadline, on the plugin call driver), and wizer
+//! grants, the default memory limit and call deadline, on the plugin call driver), and wizer
 //! writes a new component whose data segments hold the memory the call left. That component,
-//! not the uploaded one, is compiled and cached; the export is removed from it, so it never
-//! runs twice.
+//! not the uploaded one, is compiled and cached. It still exports `pre-initialize` (wizer 48
+//! cannot take it out of a component), but the host never calls it again.
 
 use std::time::Instant;
 

@@ -201,22 +201,11 @@ impl ComponentInstanceState for StateReader<'_> {
         func: &str,
         contents: impl FnOnce(&[u8]) + Send,
     ) {
-        // The list is read in place, in the instance's memory.
-        let list = if self.failure.is_some() {
-            None
-        } else {
-            match self.call::<WasmList<u8>>(instance, func).await {
-                Ok(list) => Some(list),
-                Err(e) => {
-                    self.failure = Some(e);
-                    None
-                }
-            }
-        };
-        match list {
-            Some(list) => contents(list.as_le_slice(&*self.store)),
-            None => contents(&[]),
-        }
+        // Read in place, in the instance's memory; not called at all after a failure.
+        self.read(instance, func, |store, list: WasmList<u8>| {
+            contents(list.as_le_slice(store))
+        })
+        .await
     }
 
     async fn call_func_ret_s32(&mut self, instance: &str, func: &str) -> i32 {

@@ -588,9 +588,6 @@ impl RuntimeInner {
     }
 }
 
-/// The housekeeping thread: advances the engine's epoch every tick (which is what makes call
-/// deadlines fire) and sweeps idle instances about once a second. It holds only weak
-/// references and ends when the runtime is dropped.
 /// What loading learnt about a plugin before it was linked.
 struct Loaded {
     contract: ContractVersion,
@@ -606,6 +603,9 @@ fn plugin_at(sha256: &str) -> At {
     }
 }
 
+/// The housekeeping thread: advances the engine's epoch every tick (which is what makes call
+/// deadlines fire) and sweeps idle instances about once a second. It holds only weak
+/// references and ends when the runtime is dropped.
 fn start_housekeeping(inner: &Arc<RuntimeInner>) -> Result<()> {
     let weak = Arc::downgrade(inner);
     let tick = inner.config.epoch_tick;

@@ -285,10 +285,10 @@ mod tests {
         }
         let given = settings(
             "[sandbox]\nmemory = \"96MiB\"\ncall_timeout = \"1500ms\"\nstack = \"1MiB\"\n\
-             max_memory = \"1GiB\"\nmax_call_timeout = \"90s\"\n",
+             max_memory = \"1GiB\"\nmax_call_timeout = \"90s\"\npre_initialize = false\n",
         );
         let args = given.to_args();
-        assert_eq!(args.len(), 10, "{args:?}");
+        assert_eq!(args.len(), 12, "{args:?}");
         let parsed = <Flags as clap::Parser>::try_parse_from(
             std::iter::once("quarry".to_owned()).chain(args),
         )
@@ -298,6 +298,7 @@ mod tests {
         assert_eq!(a.default_limits, b.default_limits);
         assert_eq!(a.max_limits, b.max_limits);
         assert_eq!(a.max_wasm_stack, b.max_wasm_stack);
+        assert!(!a.pre_initialize && !b.pre_initialize);
         assert!(SandboxSettings::default().to_args().is_empty());
     }
 
@@ -308,6 +309,7 @@ mod tests {
         assert_eq!(runtime.default_limits, defaults.default_limits);
         assert_eq!(runtime.max_limits, defaults.max_limits);
         assert_eq!(runtime.max_wasm_stack, 512 * 1024);
+        assert!(runtime.pre_initialize);
         assert_eq!(runtime.default_limits.memory_bytes, 512 << 20);
         assert_eq!(
             runtime.default_limits.call_deadline,

@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 use quarry_runtime::{CatalogConfig, Connector, Runtime, RuntimeConfig, ScanRequest};
 
 use crate::resident_memory::{proportional_bytes, resident_bytes};
+use crate::runtime_bench::ms;
 
 /// Fresh instances timed per setting.
 const FRESH_INSTANCES: usize = 5;
@@ -30,7 +31,6 @@ pub async fn compare(bytes: &[u8]) -> anyhow::Result<()> {
     let off = measure(bytes, false).await?;
     let on = measure(bytes, true).await?;
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1048576.0);
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
     println!();
     println!("pre-initialisation (tpch text pool in the snapshot)      off          on   on/off");
     let rows = [

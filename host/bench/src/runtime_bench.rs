@@ -296,7 +296,8 @@ fn median(v: &mut [Duration]) -> Duration {
     v[v.len() / 2]
 }
 
-fn ms(d: Duration) -> String {
+/// A duration in milliseconds, one decimal.
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 

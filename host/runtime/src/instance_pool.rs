@@ -111,26 +111,7 @@ impl Instance {
             .calls
             .drive(ctx.limits.call_deadline, f(&mut self.store, &self.bindings));
         self.last_used = Instant::now();
-        let Some(result) = result else {
-            tracing::warn!(
-                catalog = %ctx.at.catalog,
-                plugin = %ctx.at.plugin,
-                call,
-                deadline = ?ctx.limits.call_deadline,
-                "plugin call abandoned at its deadline while waiting in a host call"
-            );
-            return Err(deadline_exceeded(ctx, call));
-        };
-        result.map_err(|e| {
-            let state = self.store.data();
-            classify(
-                e,
-                ctx,
-                call,
-                state.limiter.memory_refused,
-                state.log.stderr_tail(),
-            )
-        })
+        settle_call(result, ctx, call, &self.store)
     }
 
     /// The opened catalog resource, opening it with the catalog's properties on first use.
@@ -196,6 +177,36 @@ pub(crate) fn sandbox_store(
     Ok(store)
 }
 
+/// What a call driven under its deadline came to: its value, the deadline (logged: the plugin
+/// was still waiting in a host call), or its error sorted by [`classify`].
+pub(crate) fn settle_call<T>(
+    outcome: Option<wasmtime::Result<T>>,
+    ctx: &CallContext,
+    call: &'static str,
+    store: &Store<StoreState>,
+) -> Result<T> {
+    let Some(result) = outcome else {
+        tracing::warn!(
+            catalog = %ctx.at.catalog,
+            plugin = %ctx.at.plugin,
+            call,
+            deadline = ?ctx.limits.call_deadline,
+            "plugin call abandoned at its deadline while waiting in a host call"
+        );
+        return Err(deadline_exceeded(ctx, call));
+    };
+    result.map_err(|e| {
+        let state = store.data();
+        classify(
+            e,
+            ctx,
+            call,
+            state.limiter.memory_refused,
+            state.log.stderr_tail(),
+        )
+    })
+}
+
 fn deadline_exceeded(ctx: &CallContext, call: &'static str) -> Error {
     Error::DeadlineExceeded {
         at: ctx.at.clone(),
@@ -205,7 +216,7 @@ fn deadline_exceeded(ctx: &CallContext, call: &'static str) -> Error {
 }
 
 /// Sorts a failed call into deadline, memory, stack, trap or host error.
-pub(crate) fn classify(
+fn classify(
     e: wasmtime::Error,
     ctx: &CallContext,
     call: &'static str,

@@ -22,7 +22,7 @@ use wasmtime::component::{Component, Instance as ComponentInstance, Lift, Linker
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use crate::error::{Error, Result};
-use crate::instance_pool::{CallContext, classify, sandbox_store};
+use crate::instance_pool::{CallContext, sandbox_store, settle_call};
 use crate::sandbox::{Grants, StoreState};
 
 /// The export a component names to ask for pre-initialisation: `func()`, at the top level.
@@ -85,7 +85,7 @@ fn snapshot_unguarded(
         init.call_async(&mut store, ()).await?;
         Ok(instance)
     });
-    let instance = settle(initialised, ctx, &store)?;
+    let instance = settle_call(initialised, ctx, CALL, &store)?;
     let initialised_at = started.elapsed();
 
     // Wizer's accessors read the state out; they are its code, not the plugin's, but get a
@@ -103,7 +103,7 @@ fn snapshot_unguarded(
             None => Ok(rewritten),
         }
     });
-    let rewritten = settle(snapshotted, ctx, &store)?;
+    let rewritten = settle_call(snapshotted, ctx, CALL, &store)?;
     tracing::info!(
         plugin = %ctx.at.plugin,
         memory_mib = store.data().limiter.used_bytes() / (1024 * 1024),
@@ -113,33 +113,6 @@ fn snapshot_unguarded(
         "plugin pre-initialised: later instances start from its snapshot"
     );
     Ok(rewritten)
-}
-
-/// The outcome of one driven step: its value, or the deadline, or the error sorted the way a
-/// call's error is (deadline, memory, stack, trap).
-fn settle<T>(
-    outcome: Option<wasmtime::Result<T>>,
-    ctx: &CallContext,
-    store: &Store<StoreState>,
-) -> Result<T> {
-    match outcome {
-        None => Err(Error::DeadlineExceeded {
-            at: ctx.at.clone(),
-            call: CALL,
-            limit: ctx.limits.call_deadline,
-        }),
-        Some(Err(e)) => {
-            let state = store.data();
-            Err(classify(
-                e,
-                ctx,
-                CALL,
-                state.limiter.memory_refused,
-                state.log.stderr_tail(),
-            ))
-        }
-        Some(Ok(value)) => Ok(value),
-    }
 }
 
 /// Reads the instrumented instance's memories and globals through the accessor functions

@@ -35,7 +35,7 @@ fn runtime(cache: &std::path::Path, deadline: Duration) -> Runtime {
     .unwrap()
 }
 
-/// No `.cwasm` artifact in the cache directory.
+/// The names of the `.cwasm` artifacts in a cache directory.
 fn artifacts(cache: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(cache)
         .unwrap()

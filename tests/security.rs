@@ -2,12 +2,16 @@
 //! queries but changes no catalog; an admin does both; over-long statements and connections
 //! beyond the cap are refused; one session's SET is invisible to another; a live worker's id
 //! cannot be taken over with the cluster secret alone; TLS covers psql, the HTTP API and the
-//! calls between coordinator and worker; slow request headers are cut off.
+//! calls between coordinator and worker; slow request headers are cut off; the workers'
+//! execution service answers only holders of the cluster secret.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
+use datafusion_distributed::grpc::DefaultChannelResolver;
+use datafusion_distributed::{ChannelResolver, GetWorkerInfoRequest};
+use quarry_server::execution_channels::ExecutionChannels;
 use quarry_server::worker_identity::{WorkerKey, goodbye_message, registration_message};
 use quarry_testing::TestDb;
 use serde_json::{Value, json};
@@ -415,4 +419,50 @@ async fn env_references_and_plugin_echoes_leak_no_secret() {
         log.contains("cannot log in with <***>"),
         "the plugin's log line, masked, is in the coordinator's log:\n{log}"
     );
+}
+
+/// The workers' execution service (query stages over gRPC) answers only calls that present the
+/// cluster secret: none, or a wrong one, is refused before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_execution_service_refuses_calls_without_the_cluster_secret() {
+    let db = TestDb::sqlite();
+    let mut cluster = Cluster::start(db.url());
+    cluster.start_worker("w1", &[]);
+    let held: Value = reqwest::Client::new()
+        .get(format!("{}/v1/worker/catalogs", cluster.worker_url("w1")))
+        .bearer_auth(CLUSTER_SECRET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let address = held["execution_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no execution address in {held}"));
+    let url = url::Url::parse(address).unwrap();
+
+    async fn worker_info(channels: &dyn ChannelResolver, url: &url::Url) -> Result<String, String> {
+        let mut client = channels
+            .get_worker_client_for_url(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        client
+            .get_worker_info(GetWorkerInfoRequest {})
+            .await
+            .map(|info| info.version)
+            .map_err(|e| e.to_string())
+    }
+
+    let refused = worker_info(&DefaultChannelResolver::default(), &url)
+        .await
+        .expect_err("a call without the secret was answered");
+    assert!(refused.contains("needs the cluster secret"), "{refused}");
+    let refused = worker_info(&ExecutionChannels::new(Some("not the secret")), &url)
+        .await
+        .expect_err("a call with a wrong secret was answered");
+    assert!(refused.contains("wrong cluster secret"), "{refused}");
+    worker_info(&ExecutionChannels::new(Some(CLUSTER_SECRET)), &url)
+        .await
+        .unwrap_or_else(|e| panic!("the secret's holder was refused: {e}"));
 }

@@ -1,9 +1,10 @@
 //! End-to-end SQL: a real coordinator and two real workers (separate `quarry` processes on
-//! 127.0.0.1). Queries are planned on the coordinator and their splits read on the workers as
-//! Arrow IPC over HTTP; answers are checked against DataFusion run in this process over the same
-//! data generated natively (an independent path); `psql` connects over the PostgreSQL wire
-//! protocol; catalog DDL goes through the same validation as the API; a worker lost between
-//! queries costs nothing but its share of the work.
+//! 127.0.0.1). Queries are planned on the coordinator and cut into stages that run on the
+//! workers' execution services, scans beside their connectors; answers are checked against
+//! DataFusion run in this process over the same data generated natively (an independent path),
+//! through the tpch connector and through the files connector over Parquet; `psql` connects over
+//! the PostgreSQL wire protocol; catalog DDL goes through the same validation as the API; a
+//! worker killed mid-query costs an error or nothing, never a wrong answer.
 
 use std::io::Cursor;
 use std::process::Command;
@@ -18,6 +19,7 @@ use arrow_schema::SchemaRef;
 use quarry_testing::TestDb;
 use quarry_testing::tpch_reference::{
     TPCH_QUERIES, assert_same_answer, native_answer, native_tpch_context, tpch_query,
+    write_tpch_parquet,
 };
 use serde_json::{Value, json};
 
@@ -108,6 +110,23 @@ async fn tpch_answers_through_coordinator_and_two_workers_match_native_datafusio
             splits > 0.0,
             "worker {id} read no split\n{}",
             cluster.outputs()
+        );
+    }
+
+    // Q1's partial aggregation and Q3's joins run in stages on the workers, and every scan
+    // does: EXPLAIN shows the stages as they will run.
+    for (name, operator) in [
+        ("q01", "AggregateExec: mode=Partial"),
+        ("q03", "HashJoinExec"),
+    ] {
+        let plan = physical_plan(&cluster, &tpch_query(name)).await;
+        assert!(
+            runs_in_a_worker_stage(&plan, operator),
+            "{name}: no {operator} under a network boundary:\n{plan}"
+        );
+        assert!(
+            every_line_with_is_under_a_boundary(&plan, "ConnectorScanExec"),
+            "{name}: a scan outside a worker stage:\n{plan}"
         );
     }
 
@@ -303,19 +322,155 @@ async fn sql_cannot_read_or_write_the_coordinators_files() {
     assert_eq!(body["rows"][0][0], "8192", "{body}");
 }
 
+/// The 22 TPC-H queries through the files connector, over Parquet files this test writes from
+/// the native generator (row groups of 2,000 rows, so every large table has several splits),
+/// answer as DataFusion does over the same data in memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_worker_leaves_its_splits_to_the_other() {
+async fn tpch_answers_through_the_files_connector_over_parquet_match_native_datafusion() {
+    let db = TestDb::sqlite();
+    let data = tempfile::tempdir().unwrap();
+    let root = data.path().canonicalize().unwrap();
+    write_tpch_parquet(&root, TINY, "tiny", 2_000);
+    let mut cluster = Cluster::start(db.url());
+    cluster.start_worker("w1", &[]);
+    cluster.start_worker("w2", &[]);
+    let files = cluster.upload_plugin("files").await;
+    let (status, body) = cluster
+        .call(
+            reqwest::Method::POST,
+            "/v1/catalogs",
+            Some(json!({
+                "name": "tpch",
+                "plugin": files,
+                "properties": { "root": root },
+                "grants": { "allowed_paths": [root] },
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    cluster
+        .wait_for_catalog("tpch", 1, "ready", &["w1", "w2"], "loaded")
+        .await;
+    cluster
+        .wait_for("tpch queryable", Duration::from_secs(30), || async {
+            match statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await {
+                (200, body) if body["rows"] == json!([[5]]) => Ok(()),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        })
+        .await;
+    // The files catalog is named `tpch` so that the queries, and the column names they make
+    // (`sum(tpch.tiny.lineitem.l_quantity)`), are the same text on both sides.
+    let native = native_tpch_context(TINY, "tiny");
+    for name in TPCH_QUERIES {
+        let sql = tpch_query(name);
+        let (schema, batches) = arrow_answer(&cluster, &sql).await;
+        let (want_schema, want) = native_answer(&native, &sql).await;
+        assert_same_answer(name, (&schema, &batches), (&want_schema, &want));
+    }
+}
+
+/// The `physical_plan` row of `EXPLAIN sql`.
+async fn physical_plan(cluster: &Cluster, sql: &str) -> String {
+    let (status, body) = statement(cluster, &format!("EXPLAIN {sql}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|row| row[0] == "physical_plan")
+        .and_then(|row| row[1].as_str())
+        .unwrap_or_else(|| panic!("no physical plan in {body}"))
+        .to_owned()
+}
+
+/// The lines of the stages of a distributed plan as EXPLAIN shows it, by stage: the first is
+/// the coordinator's (`┌───── DistributedExec`), the others the workers' (`┌───── Stage N`).
+fn stages(plan: &str) -> Vec<(String, Vec<&str>)> {
+    let mut stages: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in plan.lines() {
+        let text = line.trim_start();
+        if let Some(header) = text.strip_prefix("┌───── ") {
+            stages.push((header.to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = stages.last_mut() {
+            lines.push(text);
+        }
+    }
+    stages
+}
+
+/// Whether `operator` appears in a stage that runs on the workers.
+fn runs_in_a_worker_stage(plan: &str, operator: &str) -> bool {
+    stages(plan).iter().any(|(header, lines)| {
+        header.starts_with("Stage ") && lines.iter().any(|line| line.contains(operator))
+    })
+}
+
+/// Whether `operator` appears in worker stages and never in the coordinator's.
+fn every_line_with_is_under_a_boundary(plan: &str, operator: &str) -> bool {
+    let stages = stages(plan);
+    let in_coordinator = stages.iter().any(|(header, lines)| {
+        header.starts_with("DistributedExec") && lines.iter().any(|l| l.contains(operator))
+    });
+    !in_coordinator && runs_in_a_worker_stage(plan, operator)
+}
+
+/// `kill -9` of a worker while a query runs: the query answers right or fails with an error,
+/// never a wrong answer, and once the coordinator has seen the worker go, queries run on the
+/// worker that is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_query_costs_an_error_never_a_wrong_answer() {
     let db = TestDb::sqlite();
     let mut cluster = tpch_cluster(&db).await;
-    let sql = "SELECT count(*) AS n, sum(l_quantity) AS q FROM tpch.tiny.lineitem";
-    let (status, before) = statement(&cluster, sql).await;
+    let tiny = "SELECT count(*) AS n, sum(l_quantity) AS q FROM tpch.tiny.lineitem";
+    let (status, before) = statement(&cluster, tiny).await;
     assert_eq!(status, 200, "{before}");
 
-    // kill -9, and query at once: the coordinator has not noticed yet, so the dead worker's
-    // splits fail to start there and are retried on the survivor. Same answer.
+    // sf1's lineitem: 6,001,215 rows, several seconds of scanning on two workers.
+    let long = "SELECT count(*) AS n FROM tpch.sf1.lineitem WHERE l_quantity >= 0";
+    let running = {
+        let url = format!("{}/v1/statement", cluster.url());
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&json!({ "sql": long }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        })
+    };
+    wait_for_scans(&cluster, true).await;
     cluster.kill_worker("w2");
+    let (status, body) = running.await.unwrap();
+    if status == 200 {
+        assert_eq!(body["rows"], json!([[6_001_215]]), "a wrong answer: {body}");
+    } else {
+        let error = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!error.is_empty(), "{status} without a reason: {body}");
+    }
+
+    // Every answer is right or an error; after a while, they are all right.
+    cluster
+        .wait_for(
+            "queries on the surviving worker",
+            Duration::from_secs(60),
+            || async {
+                match statement(&cluster, tiny).await {
+                    (200, after) if after["rows"] == before["rows"] => Ok(()),
+                    (200, after) => panic!("a wrong answer: {after}, before {before}"),
+                    (status, body) => Err(format!("{status} {body}")),
+                }
+            },
+        )
+        .await;
     for _ in 0..3 {
-        let (status, after) = statement(&cluster, sql).await;
+        let (status, after) = statement(&cluster, tiny).await;
         assert_eq!(status, 200, "{after}\n{}", cluster.outputs());
         assert_eq!(after["rows"], before["rows"]);
     }

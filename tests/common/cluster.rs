@@ -380,6 +380,11 @@ impl Cluster {
         );
     }
 
+    /// Worker `id`'s HTTP base URL.
+    pub fn worker_url(&self, id: &str) -> &str {
+        &self.workers[id].url
+    }
+
     /// `kill -9` a worker.
     pub fn kill_worker(&mut self, id: &str) {
         let mut worker = self.workers.remove(id).expect("a running worker");

@@ -29,6 +29,11 @@ pub struct WorkerSettings {
     #[arg(long = "advertise", value_name = "URL")]
     pub advertise_url: Option<String>,
 
+    /// Address the execution service (query stages, gRPC) listens on; advertised with the
+    /// host of --advertise [default: the --http address's IP, a free port]
+    #[arg(long = "execution", value_name = "ADDR")]
+    pub execution_addr: Option<SocketAddr>,
+
     /// The coordinator's URL [default: http://127.0.0.1:8080]
     #[arg(long = "coordinator", value_name = "URL")]
     pub coordinator_url: Option<String>,
@@ -93,6 +98,7 @@ impl WorkerSettings {
         Ok(WorkerSettings {
             http_addr: env.parse("QUARRY_WORKER_HTTP_ADDR")?,
             advertise_url: env.string("QUARRY_WORKER_ADVERTISE_URL"),
+            execution_addr: env.parse("QUARRY_WORKER_EXECUTION_ADDR")?,
             coordinator_url: env.string("QUARRY_COORDINATOR_URL"),
             cache_dir: env.string("QUARRY_WORKER_CACHE_DIR").map(PathBuf::from),
             cluster_secret: env.string("QUARRY_CLUSTER_SECRET"),
@@ -114,6 +120,7 @@ impl WorkerSettings {
         WorkerSettings {
             http_addr: self.http_addr.or(lower.http_addr),
             advertise_url: self.advertise_url.or(lower.advertise_url),
+            execution_addr: self.execution_addr.or(lower.execution_addr),
             coordinator_url: self.coordinator_url.or(lower.coordinator_url),
             cache_dir: self.cache_dir.or(lower.cache_dir),
             cluster_secret: self.cluster_secret.or(lower.cluster_secret),
@@ -149,6 +156,7 @@ impl WorkerSettings {
             config.http_addr = addr;
         }
         config.advertise_url = self.advertise_url.or(config.advertise_url);
+        config.execution_addr = self.execution_addr.or(config.execution_addr);
         if let Some(url) = self.coordinator_url {
             config.coordinator_url = url;
         }

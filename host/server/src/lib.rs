@@ -1,6 +1,7 @@
 //! Quarry's server processes: the [`coordinator`] (control API, catalog store, sync task) and
 //! the [`worker`] (holds catalogs, runs plugins), plus what they share: the messages between
-//! them ([`sync_protocol`]), the framing of a split scan's batches ([`split_stream`]), catalog
+//! them ([`sync_protocol`]), the cluster-secret channels of query execution
+//! ([`execution_channels`]), catalog
 //! properties on the host that runs a plugin ([`catalog_properties`], [`catalog_open`], and
 //! [`env_allow_list`] for which variables `${ENV:…}` may read), a worker's own identity key
 //! ([`worker_identity`]), optional TLS ([`tls`]), the plugin call gauges both `/metrics` show ([`plugin_call_metrics`]) and the HTTP accept loop both processes serve
@@ -10,10 +11,10 @@ pub mod catalog_open;
 pub mod catalog_properties;
 pub mod coordinator;
 pub mod env_allow_list;
+pub mod execution_channels;
 pub mod http_server;
 pub mod plugin_call_metrics;
 pub mod shutdown_signal;
-pub mod split_stream;
 pub mod sync_protocol;
 pub mod tls;
 pub mod worker;

@@ -7,8 +7,8 @@
 //! [`SyncRequest`] of loads and unloads computed as the difference between the desired state and
 //! what the worker said it holds; it answers the new [`HeldState`].
 //!
-//! For queries, `POST /v1/worker/scan` carries a [`ScanSplit`]: one split of a scan the
-//! coordinator planned, answered with the split's batches (see `split_stream.rs`).
+//! Queries do not travel here: their stages go to the workers' execution service (gRPC, see
+//! `worker/execution_service.rs`), whose address a worker reports in its [`HeldState`].
 //!
 //! Every message is idempotent and carries a [`CatalogVersion`]: a worker never lets an older
 //! version replace a newer one, so a late or repeated message changes nothing.
@@ -19,23 +19,13 @@ use chrono::{DateTime, Utc};
 use quarry_store::{Catalog, Grants, LoadState};
 use serde::{Deserialize, Serialize};
 
-/// Which definition of a catalog a message is about, ordered: `incarnation` first (a catalog
-/// dropped and created again under the same name is a new incarnation and restarts at generation
-/// 1), then `generation` (+1 on every alter).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CatalogVersion {
-    /// When the catalog was created, in microseconds since the Unix epoch.
-    pub incarnation: i64,
-    pub generation: i64,
-}
+pub use quarry_sql::CatalogVersion;
 
-impl CatalogVersion {
-    /// The version of a stored catalog.
-    pub fn of(catalog: &Catalog) -> Self {
-        CatalogVersion {
-            incarnation: catalog.created_at.timestamp_micros(),
-            generation: catalog.generation,
-        }
+/// The version of a stored catalog.
+pub fn version_of(catalog: &Catalog) -> CatalogVersion {
+    CatalogVersion {
+        incarnation: catalog.created_at.timestamp_micros(),
+        generation: catalog.generation,
     }
 }
 
@@ -96,19 +86,11 @@ pub struct HeldState {
     pub instance: String,
     /// True once the worker has applied a complete sync.
     pub ready: bool,
+    /// Where the worker serves query execution (the distributed worker service over gRPC,
+    /// `http://127.0.0.1:9081`); none from a worker that serves none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_address: Option<String>,
     pub catalogs: Vec<HeldCatalog>,
-}
-
-/// `POST /v1/worker/scan`: read one split of `catalog` at `version`. A worker holding another
-/// version answers 409, so a scan never mixes generations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScanSplit {
-    pub catalog: String,
-    pub version: CatalogVersion,
-    /// The request the scan was planned with: projection, filters, limit.
-    pub request: quarry_runtime::ScanRequest,
-    pub split: quarry_runtime::Split,
 }
 
 /// `POST /v1/workers`: a worker announcing itself.

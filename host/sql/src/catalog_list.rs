@@ -16,6 +16,7 @@ use tokio::runtime::Handle;
 
 use crate::catalog_metadata::CatalogMetadata;
 use crate::catalog_provider::QuarryCatalog;
+use crate::catalog_version::CatalogVersion;
 use crate::error::{Error, Result};
 use crate::scan_log::ScanLog;
 use crate::split_source::SplitSource;
@@ -24,7 +25,7 @@ use crate::split_source::SplitSource;
 #[derive(Debug)]
 pub(crate) struct CatalogEntry {
     pub name: String,
-    pub generation: u64,
+    pub version: CatalogVersion,
     pub metadata: CatalogMetadata,
     pub split_source: Arc<dyn SplitSource>,
     pub scan_log: ScanLog,
@@ -65,13 +66,13 @@ impl QuarryCatalogs {
         }
     }
 
-    /// Adds catalog `name` at `generation`, or replaces it when it holds another generation
-    /// (dropping the old generation's metadata). Setting the generation a catalog already has
-    /// changes nothing, so repeated deliveries of the same generation keep the cache.
+    /// Adds catalog `name` at `version`, or replaces it when it holds another version (dropping
+    /// the old version's metadata). Setting the version a catalog already has changes nothing,
+    /// so repeated deliveries of the same version keep the cache.
     pub fn set_catalog(
         &self,
         name: &str,
-        generation: u64,
+        version: CatalogVersion,
         connector: Connector,
         split_source: Arc<dyn SplitSource>,
     ) {
@@ -79,13 +80,13 @@ impl QuarryCatalogs {
         if catalogs
             .quarry
             .get(name)
-            .is_some_and(|c| c.generation == generation)
+            .is_some_and(|c| c.version == version)
         {
             return;
         }
         let entry = CatalogEntry {
             name: name.to_owned(),
-            generation,
+            version,
             metadata: CatalogMetadata::new(connector),
             split_source,
             scan_log: self.scan_log.clone(),
@@ -101,9 +102,14 @@ impl QuarryCatalogs {
         catalogs.quarry.remove(name).is_some() || catalogs.other.remove(name).is_some()
     }
 
+    /// The version catalog `name` is at, if it is a Quarry catalog.
+    pub fn version(&self, name: &str) -> Option<CatalogVersion> {
+        self.read().quarry.get(name).map(|c| c.version)
+    }
+
     /// The generation catalog `name` is at, if it is a Quarry catalog.
-    pub fn generation(&self, name: &str) -> Option<u64> {
-        self.read().quarry.get(name).map(|c| c.generation)
+    pub fn generation(&self, name: &str) -> Option<i64> {
+        self.version(name).map(|v| v.generation)
     }
 
     /// The connector of catalog `name`, if it is a Quarry catalog.

@@ -10,9 +10,14 @@
 //! - `catalog_provider`, `schema_provider`, `table_provider`: the DataFusion views of a
 //!   catalog, a schema and a table; a table scan asks the connector for splits.
 //! - [`filter_pushdown`]: DataFusion filters in the contract's predicate form.
+//! - [`catalog_version`]: [`CatalogVersion`], which definition of a catalog a scan was planned
+//!   with.
+//! - [`connector_scan_exec`]: [`ConnectorScanExec`], a table scan's splits, the leaf that runs
+//!   on the workers; [`connector_scan_codec`]: how it travels there, and [`ScanSources`], how
+//!   the receiving side finds its connector; [`scan_distribution`]: how the distributed planner
+//!   spreads it over tasks.
 //! - [`split_source`]: [`SplitSource`], where a split's batches come from, and
 //!   [`LocalSplitSource`], which reads them through the local connector.
-//! - `split_partition`: the splits one DataFusion partition reads, in turn.
 //! - [`scan_log`]: [`ScanLog`], what each scan asked the connector for.
 //! - `sync_bridge`: connector calls from DataFusion's synchronous catalog methods.
 //! - [`catalog_ddl`]: `CREATE`/`ALTER`/`DROP`/`SHOW CATALOG(S)` and friends, parsed.
@@ -24,19 +29,25 @@ pub mod catalog_ddl;
 pub mod catalog_list;
 mod catalog_metadata;
 mod catalog_provider;
+pub mod catalog_version;
+pub mod connector_scan_codec;
+pub mod connector_scan_exec;
 pub mod error;
 pub mod filter_pushdown;
 pub mod query_engine;
 pub mod query_options;
+pub mod scan_distribution;
 pub mod scan_log;
 mod schema_provider;
-mod split_partition;
 pub mod split_source;
 mod sync_bridge;
 mod table_provider;
 
 pub use catalog_ddl::CatalogDdl;
 pub use catalog_list::QuarryCatalogs;
+pub use catalog_version::CatalogVersion;
+pub use connector_scan_codec::{ConnectorScanCodec, ScanSources};
+pub use connector_scan_exec::{ConnectorScanExec, ScanDescription};
 pub use error::{Error, Result};
 pub use query_engine::QueryEngine;
 pub use query_options::{QueryOptions, check_session_setting};

@@ -48,18 +48,28 @@ impl std::fmt::Debug for QueryEngine {
 }
 
 impl QueryEngine {
-    /// An engine over `catalogs`: every catalog set there is visible to the next query.
+    /// An engine over `catalogs`: every catalog set there is visible to the next query. Scans
+    /// run in this process.
     pub fn new(catalogs: QuarryCatalogs) -> Self {
+        Self::with_session(catalogs, |builder| builder)
+    }
+
+    /// An engine over `catalogs` whose session `configure` finishes: the coordinator adds the
+    /// distributed planner there, so that scans and most of the work run on the workers.
+    pub fn with_session(
+        catalogs: QuarryCatalogs,
+        configure: impl FnOnce(SessionStateBuilder) -> SessionStateBuilder,
+    ) -> Self {
         // No default in-memory catalog: every table is `catalog.schema.table` of a Quarry
         // catalog. `information_schema` works without one.
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false);
-        let state = SessionStateBuilder::new()
+        let builder = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
-            .with_catalog_list(Arc::new(catalogs.clone()))
-            .build();
+            .with_catalog_list(Arc::new(catalogs.clone()));
+        let state = configure(builder).build();
         QueryEngine {
             ctx: SessionContext::new_with_state(state),
             catalogs,

@@ -13,7 +13,7 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanRecord {
     pub catalog: String,
-    pub generation: u64,
+    pub generation: i64,
     /// The request given to `plan_scan` (and to every split).
     pub request: ScanRequest,
     /// The connector's answer per filter of the request.

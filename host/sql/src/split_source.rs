@@ -2,9 +2,10 @@
 //! reads splits through a `Connector` in this process.
 //!
 //! Why a trait: planning (metadata, `plan_scan`) runs on the coordinator, but reading a split
-//! can run anywhere that holds the catalog at the right generation. The single-process mode
-//! and the tests read through the local connector; the coordinator streams Arrow IPC from a
-//! worker over HTTP with another implementation of the same trait.
+//! runs where the scan's stage runs: on a worker that holds the catalog at the planned version
+//! (which decodes the scan with its own connector as the source), or in this process in the
+//! single-process tests. The coordinator's own source refuses to read: its scans always run on
+//! workers.
 
 use std::fmt;
 
@@ -16,6 +17,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::TryStreamExt;
 use quarry_runtime::{Connector, ScanRequest, Split};
 
+use crate::catalog_version::CatalogVersion;
 use crate::error::to_datafusion;
 
 /// One split to read: everything a reader needs, on this process or another.
@@ -23,9 +25,9 @@ use crate::error::to_datafusion;
 pub struct SplitTask {
     /// The catalog the split belongs to.
     pub catalog: String,
-    /// The catalog generation the scan was planned with; a reader must read it at that
-    /// generation or fail.
-    pub generation: u64,
+    /// The catalog version the scan was planned with; a reader must read it at that version
+    /// or fail.
+    pub version: CatalogVersion,
     /// The request the scan was planned with (projection, filters, limit).
     pub request: ScanRequest,
     /// The split, as `plan_scan` returned it.
@@ -42,8 +44,8 @@ pub trait SplitSource: fmt::Debug + Send + Sync {
     async fn open(&self, task: &SplitTask) -> Result<SendableRecordBatchStream>;
 }
 
-/// Reads splits through a local [`Connector`]: the connector of the catalog generation this
-/// source was registered with.
+/// Reads splits through a local [`Connector`]: the connector of the catalog version this source
+/// was made for.
 #[derive(Debug, Clone)]
 pub struct LocalSplitSource {
     connector: Connector,

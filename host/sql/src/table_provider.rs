@@ -1,9 +1,9 @@
 //! [`QuarryTable`]: one connector table as a DataFusion `TableProvider`.
 //!
 //! A scan turns DataFusion's projection, filters and limit into a `ScanRequest`, asks the
-//! connector for splits with `plan_scan`, and returns a `StreamingTableExec` with one partition
-//! per split up to 16 (more splits share partitions), each split read through the catalog's
-//! `SplitSource`.
+//! connector for splits with `plan_scan`, and returns a [`ConnectorScanExec`] with one partition
+//! per split up to 16 (more splits share partitions) and at least two, each split read through
+//! the catalog's `SplitSource` where the scan runs.
 //!
 //! Filters: `supports_filters_pushdown` answers from the connector itself. Filters the contract
 //! can express are asked in one `plan_scan` (answers cached per catalog generation); the rest
@@ -22,15 +22,15 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use quarry_runtime::{Predicate, Pushdown, ScanRequest, TableSchema};
 
 use crate::catalog_list::CatalogEntry;
+use crate::connector_scan_exec::{
+    ConnectorScanExec, MAX_SCAN_PARTITIONS, MIN_SCAN_PARTITIONS, ScanDescription,
+};
 use crate::error::to_datafusion;
 use crate::filter_pushdown::to_predicate;
 use crate::scan_log::ScanRecord;
-use crate::split_partition::{MAX_SCAN_PARTITIONS, SplitPartition};
-use crate::split_source::SplitTask;
 use crate::sync_bridge::block_on;
 
 #[derive(Debug)]
@@ -189,7 +189,7 @@ impl TableProvider for QuarryTable {
         }
         self.entry.scan_log.record(ScanRecord {
             catalog: self.entry.name.clone(),
-            generation: self.entry.generation,
+            generation: self.entry.version.generation,
             request: request.clone(),
             pushdown: plan.filters.clone(),
             splits: plan.splits.len(),
@@ -208,30 +208,24 @@ impl TableProvider for QuarryTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let tasks: Vec<SplitTask> = plan
+        let partitions = plan
             .splits
-            .into_iter()
-            .map(|split| SplitTask {
-                catalog: self.entry.name.clone(),
-                generation: self.entry.generation,
-                request: request.clone(),
-                split,
-                schema: Arc::clone(&partition_schema),
-            })
-            .collect();
-        let width = state.config().target_partitions().max(MAX_SCAN_PARTITIONS);
-        let partitions: Vec<Arc<dyn PartitionStream>> =
-            SplitPartition::deal(&self.entry.split_source, &partition_schema, tasks, width)
-                .into_iter()
-                .map(|p| Arc::new(p) as Arc<dyn PartitionStream>)
-                .collect();
-        let exec = StreamingTableExec::try_new(
-            partition_schema,
+            .len()
+            .min(state.config().target_partitions().max(MAX_SCAN_PARTITIONS))
+            .max(MIN_SCAN_PARTITIONS);
+        let scan = ScanDescription {
+            catalog: self.entry.name.clone(),
+            version: self.entry.version,
+            request,
+            splits: plan.splits,
             partitions,
-            exec_projection.as_ref(),
-            Vec::new(),
-            false,
+            output_projection: exec_projection,
             limit,
+        };
+        let exec = ConnectorScanExec::try_new(
+            scan,
+            partition_schema,
+            Arc::clone(&self.entry.split_source),
         )?;
         Ok(Arc::new(exec))
     }

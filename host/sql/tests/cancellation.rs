@@ -72,7 +72,7 @@ async fn dropping_the_query_stream_drops_every_split_stream() {
         dropped: Arc::clone(&dropped),
     };
     let catalogs = QuarryCatalogs::new();
-    catalogs.set_catalog("tpch", 1, connector, Arc::new(source));
+    catalogs.set_catalog("tpch", common::version(1), connector, Arc::new(source));
     let engine = QueryEngine::new(catalogs);
 
     // sf1's lineitem is six million rows: reading it to the end would take minutes.

@@ -1,5 +1,5 @@
-//! TPC-H queries 1, 3, 5, 6, 10 and 18 on `tpch.tiny` through the tpch component give the same
-//! answers as DataFusion over the same data generated natively by `tpchgen-arrow`.
+//! The 22 TPC-H queries on `tpch.tiny` through the tpch component give the same answers as
+//! DataFusion over the same data generated natively by `tpchgen-arrow`.
 
 use crate::common;
 

@@ -14,6 +14,7 @@ use crate::coordinator::auth::ExpectedToken;
 use crate::coordinator::config::{ConfigError, Coordinator, SqlLimits};
 use crate::coordinator::metrics::HttpMetrics;
 use crate::coordinator::sql::coordinator_open_failures::CoordinatorOpenFailures;
+use crate::coordinator::sql::distributed_session::distributed;
 use crate::coordinator::sql::query_metrics::QueryMetrics;
 use crate::coordinator::sync::SyncTask;
 use crate::coordinator::users::Users;
@@ -70,6 +71,14 @@ impl AppState {
         if config.dev_mode && config.cluster_secret.is_none() {
             tracing::warn!("dev mode without a cluster secret: worker endpoints are open");
         }
+        let sync = SyncTask::new(config.sync_settings());
+        let engine = QueryEngine::with_session(QuarryCatalogs::new(), |builder| {
+            distributed(
+                builder,
+                sync.view().clone(),
+                config.cluster_secret.as_deref(),
+            )
+        });
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -96,8 +105,8 @@ impl AppState {
                 env_allow: config.env_allow.clone(),
                 http_metrics: HttpMetrics::default(),
                 query_metrics: QueryMetrics::default(),
-                sync: SyncTask::new(config.sync_settings()),
-                engine: QueryEngine::new(QuarryCatalogs::new()),
+                sync,
+                engine,
                 loaded: Mutex::new(HashMap::new()),
             }),
         })

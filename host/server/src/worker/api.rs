@@ -1,6 +1,6 @@
 //! The worker's HTTP endpoint. The coordinator calls it with the cluster secret:
-//! `GET /v1/worker/catalogs` (what is held), `POST /v1/worker/sync` (loads and unloads) and
-//! `POST /v1/worker/scan` (one split of a query, see `split_scan.rs`).
+//! `GET /v1/worker/catalogs` (what is held) and `POST /v1/worker/sync` (loads and unloads).
+//! Query stages come to the execution service instead (`execution_service.rs`).
 //! `/healthz` says the process is up; `/readyz` answers 200 only once the worker holds the whole
 //! desired state; `/metrics` counts held catalogs and where compiled plugin code came from.
 
@@ -24,7 +24,6 @@ pub fn router(state: WorkerState) -> Router {
     let cluster = Router::new()
         .route("/v1/worker/catalogs", get(held))
         .route("/v1/worker/sync", post(sync))
-        .route("/v1/worker/scan", post(crate::worker::split_scan::scan))
         .layer(DefaultBodyLimit::max(MAX_SYNC_BODY))
         .route_layer(from_fn_with_state(state.clone(), require_cluster));
     Router::new()
@@ -144,12 +143,12 @@ async fn metrics(
         ),
         (
             "quarry_worker_scan_rows_total",
-            "Rows sent by split scans.",
+            "Rows read by split scans.",
             scans.rows,
         ),
         (
             "quarry_worker_scan_bytes_total",
-            "Bytes sent by split scans.",
+            "Bytes of Arrow data read by split scans.",
             scans.bytes,
         ),
     ] {

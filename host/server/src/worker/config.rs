@@ -20,6 +20,9 @@ pub struct Worker {
     /// The base URL the coordinator reaches this worker at; `None` is `http://` + the bound
     /// address.
     pub advertise_url: Option<String>,
+    /// Where the execution service (query stages, over gRPC) listens; `None` is the HTTP
+    /// address's IP with a free port. It is advertised with the host of `advertise_url`, if set.
+    pub execution_addr: Option<SocketAddr>,
     /// The coordinator's base URL.
     pub coordinator_url: String,
     /// Where the worker keeps its id, fetched components and precompiled artifacts.
@@ -54,6 +57,7 @@ impl Default for Worker {
         Worker {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             advertise_url: None,
+            execution_addr: None,
             coordinator_url: "http://127.0.0.1:8080".to_owned(),
             cache_dir: PathBuf::from("worker-cache"),
             cluster_secret: None,
@@ -76,6 +80,7 @@ impl fmt::Debug for Worker {
         f.debug_struct("Worker")
             .field("http_addr", &self.http_addr)
             .field("advertise_url", &self.advertise_url)
+            .field("execution_addr", &self.execution_addr)
             .field("coordinator_url", &self.coordinator_url)
             .field("cache_dir", &self.cache_dir)
             .field(
@@ -123,8 +128,15 @@ impl Worker {
         if !self.dev_mode && self.cluster_secret.is_none() {
             return Err(WorkerConfigError::MissingClusterSecret);
         }
-        if self.cluster_secret.is_none() && !self.http_addr.ip().is_loopback() {
-            return Err(WorkerConfigError::DevModeOffLoopback(self.http_addr));
+        if self.cluster_secret.is_none() {
+            for addr in [Some(self.http_addr), self.execution_addr]
+                .into_iter()
+                .flatten()
+            {
+                if !addr.ip().is_loopback() {
+                    return Err(WorkerConfigError::DevModeOffLoopback(addr));
+                }
+            }
         }
         if !(self.coordinator_url.starts_with("http://")
             || self.coordinator_url.starts_with("https://"))
@@ -134,6 +146,12 @@ impl Worker {
             ));
         }
         Ok(())
+    }
+
+    /// Where the execution service listens (see [`Worker::execution_addr`]).
+    pub fn execution_bind_addr(&self) -> SocketAddr {
+        self.execution_addr
+            .unwrap_or_else(|| SocketAddr::new(self.http_addr.ip(), 0))
     }
 
     /// The runtime configuration: artifacts in `cache_dir/artifacts`; the coordinator's

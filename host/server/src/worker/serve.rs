@@ -13,6 +13,7 @@ use crate::http_server::{HttpServing, serve_http};
 use crate::worker::api::router;
 use crate::worker::config::{Worker, WorkerConfigError};
 use crate::worker::coordinator_link::CoordinatorLink;
+use crate::worker::execution_service::serve_execution;
 use crate::worker::membership::{say_goodbye, stay_registered};
 use crate::worker::state::{WorkerParts, WorkerState};
 use crate::worker_identity::WorkerKey;
@@ -89,6 +90,16 @@ pub async fn serve_on(
         .advertise_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{bound}"));
+    let execution_bind = config.execution_bind_addr();
+    let execution_listener =
+        TcpListener::bind(execution_bind)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: execution_bind,
+                source,
+            })?;
+    let execution_bound = execution_listener.local_addr().map_err(ServeError::Http)?;
+    let execution_address = execution_url(config.advertise_url.as_deref(), execution_bound);
     let state = WorkerState::new(WorkerParts {
         id: id.clone(),
         runtime,
@@ -103,9 +114,30 @@ pub async fn serve_on(
         env_allow: config.env_allow.clone(),
         key: std::sync::Arc::new(key),
         load_concurrency: config.load_concurrency,
+        execution_address: Some(execution_address.clone()),
     });
-    tracing::info!(worker = %id, %bound, %address, coordinator = %config.coordinator_url, "worker listening");
+    tracing::info!(worker = %id, %bound, %address, %execution_address,
+        coordinator = %config.coordinator_url, "worker listening");
+    println!("quarry worker {id} runs query stages on {execution_address}");
     println!("quarry worker {id} listening on {scheme}://{bound}");
+    // One shutdown for both servers.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let execution = tokio::spawn({
+        let state = state.clone();
+        let mut stop = stop.clone();
+        async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(error) = serve_execution(execution_listener, state, stopped).await {
+                tracing::error!(%error, "execution service stopped");
+            }
+        }
+    });
     let membership = tokio::spawn(stay_registered(
         state.clone(),
         address,
@@ -114,8 +146,21 @@ pub async fn serve_on(
     let served = serve_http(listener, router(state.clone()), serving, shutdown).await;
     tracing::info!(worker = %id, "worker stopping");
     membership.abort();
+    execution.abort();
     say_goodbye(&state).await;
     served.map_err(ServeError::Http)
+}
+
+/// The execution service's URL: the host of `advertise_url` (or the bound IP) with the bound
+/// port. Plain `http://`: the service authenticates every call with the cluster secret.
+fn execution_url(advertise_url: Option<&str>, bound: std::net::SocketAddr) -> String {
+    let advertised_host = advertise_url
+        .and_then(|url| url::Url::parse(url).ok())
+        .and_then(|url| url.host_str().map(str::to_owned));
+    match advertised_host {
+        Some(host) => format!("http://{host}:{}", bound.port()),
+        None => format!("http://{bound}"),
+    }
 }
 
 /// The id kept in `cache_dir/worker-id`, created on first start, so a restarted worker is the

@@ -38,6 +38,10 @@ struct Inner {
     held: HeldCatalogs,
     ready: AtomicBool,
     cluster_secret: ExpectedToken,
+    /// The secret itself, for this worker's calls to other workers' execution services.
+    cluster_secret_value: Option<String>,
+    /// Where this worker serves query execution.
+    execution_address: Option<String>,
     environment: Option<BTreeMap<String, String>>,
     env_allow: EnvAllowList,
     /// The worker's identity key: signs its registration and goodbye.
@@ -60,6 +64,8 @@ pub struct WorkerParts {
     pub env_allow: EnvAllowList,
     pub key: Arc<WorkerKey>,
     pub load_concurrency: usize,
+    /// Where this worker serves query execution, as the coordinator should reach it.
+    pub execution_address: Option<String>,
 }
 
 impl WorkerState {
@@ -83,6 +89,8 @@ impl WorkerState {
                     parts.cluster_secret.as_deref(),
                     "cluster secret",
                 ),
+                cluster_secret_value: parts.cluster_secret,
+                execution_address: parts.execution_address,
                 environment: parts.environment,
                 env_allow: parts.env_allow,
                 key: parts.key,
@@ -123,6 +131,11 @@ impl WorkerState {
         &self.inner.scan_metrics
     }
 
+    /// The cluster secret, for this worker's calls to other workers.
+    pub(crate) fn cluster_secret_value(&self) -> Option<&str> {
+        self.inner.cluster_secret_value.as_deref()
+    }
+
     pub fn held(&self) -> &HeldCatalogs {
         &self.inner.held
     }
@@ -149,6 +162,7 @@ impl WorkerState {
             worker_id: self.inner.id.clone(),
             instance: self.inner.instance.clone(),
             ready: self.is_ready(),
+            execution_address: self.inner.execution_address.clone(),
             catalogs: self.inner.held.snapshot(),
         }
     }

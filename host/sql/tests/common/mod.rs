@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quarry_runtime::{CatalogConfig, Connector, Plugin, Runtime, RuntimeConfig};
-use quarry_sql::{LocalSplitSource, QuarryCatalogs, QueryEngine};
+use quarry_sql::{CatalogVersion, LocalSplitSource, QuarryCatalogs, QueryEngine};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -61,9 +61,9 @@ pub fn open(rt: &Runtime, plugin: &Plugin, name: &str, properties: &[(&str, &str
 }
 
 /// Sets catalog `name` at `generation`, read through the local connector.
-pub fn set_local(catalogs: &QuarryCatalogs, name: &str, generation: u64, connector: Connector) {
+pub fn set_local(catalogs: &QuarryCatalogs, name: &str, generation: i64, connector: Connector) {
     let source = Arc::new(LocalSplitSource::new(connector.clone()));
-    catalogs.set_catalog(name, generation, connector, source);
+    catalogs.set_catalog(name, version(generation), connector, source);
 }
 
 /// An engine with one catalog `tpch` (generation 1).
@@ -94,4 +94,12 @@ pub fn strings(batches: &[arrow_array::RecordBatch]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Version `generation` of the first incarnation.
+pub fn version(generation: i64) -> CatalogVersion {
+    CatalogVersion {
+        incarnation: 1,
+        generation,
+    }
 }

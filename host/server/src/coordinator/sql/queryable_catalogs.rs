@@ -3,8 +3,8 @@
 //!
 //! The task watches the desired state (every create, alter and drop) and the cluster view
 //! (every worker report). For each catalog whose current version some worker holds, it opens the
-//! catalog on the coordinator (planning and metadata run here; splits run on the workers) and
-//! sets it in the engine with a [`WorkerSplitSource`]. During an alter the previous generation
+//! catalog on the coordinator (planning and metadata run here; splits run on the workers, see
+//! `distributed_session.rs`) and sets it in the engine. During an alter the previous generation
 //! stays queryable until a worker holds the new one; a query already running keeps the
 //! generation it started with.
 //!
@@ -14,26 +14,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use quarry_sql::QuarryCatalogs;
 
 use crate::catalog_open::{OpenedCatalog, open_assigned};
-use crate::coordinator::sql::worker_split_source::WorkerSplitSource;
+use crate::coordinator::sql::coordinator_scan_sources::CoordinatorScans;
 use crate::coordinator::state::AppState;
 use crate::coordinator::sync::desired_state::DesiredState;
-use crate::coordinator::sync::worker_client::WorkerClient;
 use crate::sync_protocol::{CatalogAssignment, CatalogVersion};
 
 /// Runs until `shutdown` resolves.
 pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>) {
     let catalogs = state.engine().catalogs().clone();
-    let client = WorkerClient::new(
-        state.worker_http().clone(),
-        state.cluster_secret_value(),
-        state.sync().settings().request_timeout,
-    );
     let mut desired = state.sync().desired();
     let mut view_changes = state.sync().view().subscribe();
     let mut opened: HashMap<String, CatalogVersion> = HashMap::new();
@@ -42,15 +35,7 @@ pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>)
     loop {
         let wanted = desired.borrow_and_update().clone();
         view_changes.mark_unchanged();
-        reconcile(
-            &state,
-            &catalogs,
-            &client,
-            &wanted,
-            &mut opened,
-            &mut failed,
-        )
-        .await;
+        reconcile(&state, &catalogs, &wanted, &mut opened, &mut failed).await;
         // Wake for the next retry of a catalog that failed to open, if any.
         let next_retry = failed.values().map(|failure| failure.retry_at).min();
         let retry = async {
@@ -71,7 +56,6 @@ pub async fn keep_queryable(state: AppState, shutdown: impl Future<Output = ()>)
 async fn reconcile(
     state: &AppState,
     catalogs: &QuarryCatalogs,
-    client: &WorkerClient,
     desired: &DesiredState,
     opened: &mut HashMap<String, CatalogVersion>,
     failed: &mut HashMap<String, OpenFailure>,
@@ -109,13 +93,11 @@ async fn reconcile(
             Ok(opened_catalog) => {
                 // A new incarnation may restart at a generation the engine already has.
                 catalogs.remove_catalog(name);
-                let source =
-                    WorkerSplitSource::new(name, assignment.version, view.clone(), client.clone());
                 catalogs.set_catalog(
                     name,
-                    u64::try_from(assignment.version.generation).unwrap_or_default(),
+                    assignment.version,
                     opened_catalog.connector,
-                    Arc::new(source),
+                    CoordinatorScans::split_source(),
                 );
                 opened.insert(name.clone(), assignment.version);
                 failed.remove(name);

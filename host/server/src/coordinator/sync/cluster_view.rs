@@ -18,12 +18,16 @@ use crate::sync_protocol::{CatalogVersion, HeldState};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {
     pub worker: String,
+    /// Its HTTP API.
     pub address: String,
+    /// Its query execution service, if it serves one.
+    pub execution_address: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct WorkerHoldings {
     address: String,
+    execution_address: Option<String>,
     loaded: HashMap<String, CatalogVersion>,
 }
 
@@ -55,10 +59,14 @@ impl ClusterView {
             .collect();
         let mut workers = self.write();
         let entry = workers.entry(id.to_owned()).or_default();
-        if entry.address == address && entry.loaded == loaded {
+        if entry.address == address
+            && entry.execution_address == state.execution_address
+            && entry.loaded == loaded
+        {
             return;
         }
         entry.address = address.to_owned();
+        entry.execution_address = state.execution_address.clone();
         entry.loaded = loaded;
         drop(workers);
         self.changes.send_modify(|n| *n += 1);
@@ -79,7 +87,17 @@ impl ClusterView {
             .map(|(id, w)| Holder {
                 worker: id.clone(),
                 address: w.address.clone(),
+                execution_address: w.execution_address.clone(),
             })
+            .collect()
+    }
+
+    /// The execution service addresses of the workers in the view that serve one, by worker
+    /// id: where query stages may run.
+    pub fn execution_addresses(&self) -> Vec<String> {
+        self.read()
+            .values()
+            .filter_map(|w| w.execution_address.clone())
             .collect()
     }
 
@@ -112,6 +130,7 @@ mod tests {
             worker_id: "w".to_owned(),
             instance: "i".to_owned(),
             ready: true,
+            execution_address: None,
             catalogs: catalogs
                 .iter()
                 .map(|(name, generation, state)| HeldCatalog {

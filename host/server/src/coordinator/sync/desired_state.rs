@@ -38,7 +38,7 @@ impl DesiredState {
                 .map(|field| field.name.clone())
                 .collect();
             let assignment = CatalogAssignment {
-                version: crate::sync_protocol::CatalogVersion::of(&catalog),
+                version: crate::sync_protocol::version_of(&catalog),
                 name: catalog.name.clone(),
                 plugin: reference,
                 plugin_sha256: plugin.sha256.clone(),

@@ -1,12 +1,12 @@
 //! [`WorkerClient`]: the coordinator's HTTP calls to workers (`GET /v1/worker/catalogs`,
-//! `POST /v1/worker/sync`, and `POST /v1/worker/scan` for queries), each with a deadline, so a worker that accepts connections and never
+//! `POST /v1/worker/sync`), each with a deadline, so a worker that accepts connections and never
 //! answers costs its own syncer a timeout and nobody else anything.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::sync_protocol::{HeldState, ScanSplit, SyncRequest};
+use crate::sync_protocol::{HeldState, SyncRequest};
 
 /// Why a call to a worker failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,37 +59,6 @@ impl WorkerClient {
         self.call(address, self.http.post(url).json(request)).await
     }
 
-    /// Starts a split scan. The deadline covers the answer's head only: the batches then
-    /// stream for as long as the split takes, until the response is dropped.
-    pub async fn scan(
-        &self,
-        address: &str,
-        request: &ScanSplit,
-    ) -> Result<reqwest::Response, WorkerCallError> {
-        let url = format!("{}/v1/worker/scan", address.trim_end_matches('/'));
-        let mut builder = self.http.post(url).json(request);
-        if let Some(secret) = &self.cluster_secret {
-            builder = builder.bearer_auth(secret);
-        }
-        let response = tokio::time::timeout(self.timeout, builder.send())
-            .await
-            .map_err(|_| WorkerCallError::Timeout {
-                address: address.to_owned(),
-                timeout: self.timeout,
-            })?
-            .map_err(|e| self.failure(address, &e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(WorkerCallError::Refused {
-                address: address.to_owned(),
-                status,
-                body: error_message(&body),
-            });
-        }
-        Ok(response)
-    }
-
     async fn call(
         &self,
         address: &str,
@@ -136,12 +105,4 @@ impl WorkerClient {
             }
         }
     }
-}
-
-/// The `message` of a JSON error body, or the body itself.
-fn error_message(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.to_owned())
 }

@@ -1,0 +1,290 @@
+//! [`ConnectorScanExec`]: the scan of one connector table, the leaf of a query plan and the part
+//! of it that travels to the workers.
+//!
+//! What it carries is what a reader needs, and nothing more ([`ScanDescription`]): the catalog's
+//! name and version, the scan request (projection, filters, limit) and the split payloads. Never
+//! the catalog's properties or secrets: a worker reads the splits through the connector it
+//! already holds at that version, in its own sandbox ([`ConnectorScanCodec`]).
+//!
+//! The splits are dealt to partitions when the plan runs: partition `p` of `n` reads splits `p`,
+//! `p + n`, `p + 2n` … one after the other, so a scan of 1,000 splits keeps a bounded number of
+//! split reads open, not 1,000. When the distributed planner runs the scan as several tasks, each
+//! task gets a scan of its own share of the splits ([`ConnectorScanExec::dealt`]).
+//!
+//! [`ConnectorScanCodec`]: crate::connector_scan_codec::ConnectorScanCodec
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_schema::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use quarry_runtime::{ScanRequest, Split};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog_version::CatalogVersion;
+use crate::split_source::{SplitSource, SplitTask};
+
+/// The fewest partitions a scan may be cut into before splits share a partition.
+pub(crate) const MAX_SCAN_PARTITIONS: usize = 16;
+
+/// The fewest partitions a scan has, even of one split. With more than one, DataFusion puts a
+/// merge (a coalesce, a sort-preserving merge, a repartition) between the scan and any operator
+/// that needs one partition, and the distributed planner cuts the plan there: the scan always
+/// lands in a stage of its own, on the workers, never in the coordinator's.
+pub(crate) const MIN_SCAN_PARTITIONS: usize = 2;
+
+/// What a scan reads, as it travels: everything but the batch schema (which the codec carries
+/// in DataFusion's own encoding) and the source (which the reader supplies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanDescription {
+    pub catalog: String,
+    /// The catalog version the scan was planned with; a reader at another version refuses it.
+    pub version: CatalogVersion,
+    /// What the connector was asked for, and every split is read with.
+    pub request: ScanRequest,
+    /// This scan's splits, as `plan_scan` returned them.
+    pub splits: Vec<Split>,
+    /// How many partitions the splits are dealt to (at least one).
+    pub partitions: usize,
+    /// The columns of the connector's batches the scan outputs (`None`: all). `count(*)` reads
+    /// one column and outputs none.
+    pub output_projection: Option<Vec<usize>>,
+    /// Rows each partition stops after, when the connector was given the limit too.
+    pub limit: Option<usize>,
+}
+
+/// The scan of one connector table. See the module documentation.
+pub struct ConnectorScanExec {
+    scan: Arc<ScanDescription>,
+    /// The schema of the connector's batches (the table's, projected as requested).
+    batch_schema: SchemaRef,
+    source: Arc<dyn SplitSource>,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl fmt::Debug for ConnectorScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorScanExec")
+            .field("catalog", &self.scan.catalog)
+            .field("version", &self.scan.version)
+            .field("splits", &self.scan.splits.len())
+            .field("partitions", &self.scan.partitions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectorScanExec {
+    /// A scan of `scan.splits` whose connector batches carry `batch_schema`, read through
+    /// `source`.
+    pub fn try_new(
+        scan: ScanDescription,
+        batch_schema: SchemaRef,
+        source: Arc<dyn SplitSource>,
+    ) -> Result<Self> {
+        let output_schema = match &scan.output_projection {
+            Some(columns) => Arc::new(batch_schema.project(columns)?),
+            None => Arc::clone(&batch_schema),
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(output_schema),
+            Partitioning::UnknownPartitioning(scan.partitions.max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(ConnectorScanExec {
+            scan: Arc::new(scan),
+            batch_schema,
+            source,
+            properties,
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+
+    /// What this scan reads.
+    pub fn description(&self) -> &ScanDescription {
+        &self.scan
+    }
+
+    /// The schema of the connector's batches, before the output projection.
+    pub fn batch_schema(&self) -> &SchemaRef {
+        &self.batch_schema
+    }
+
+    /// This scan cut into `tasks` scans, each with its own share of the splits (dealt in turn),
+    /// all with the same partition count. Together they read every split once.
+    pub fn dealt(&self, tasks: usize) -> Result<Vec<ConnectorScanExec>> {
+        let tasks = tasks.max(1);
+        let mut shares: Vec<Vec<Split>> = vec![Vec::new(); tasks];
+        for (i, split) in self.scan.splits.iter().enumerate() {
+            shares[i % tasks].push(split.clone());
+        }
+        let largest = self.scan.splits.len().div_ceil(tasks);
+        let partitions = self.scan.partitions.min(largest).max(1);
+        shares
+            .into_iter()
+            .map(|splits| {
+                let scan = ScanDescription {
+                    splits,
+                    partitions,
+                    ..self.scan.as_ref().clone()
+                };
+                ConnectorScanExec::try_new(
+                    scan,
+                    Arc::clone(&self.batch_schema),
+                    Arc::clone(&self.source),
+                )
+            })
+            .collect()
+    }
+
+    /// The qualified table name, for messages.
+    fn table(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.scan.catalog, self.scan.request.schema, self.scan.request.table
+        )
+    }
+}
+
+impl DisplayAs for ConnectorScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ConnectorScanExec: table={}, generation={}, splits={}, partitions={}",
+            self.table(),
+            self.scan.version.generation,
+            self.scan.splits.len(),
+            self.scan.partitions
+        )?;
+        if let Some(projection) = &self.scan.request.projection {
+            write!(f, ", projection={projection:?}")?;
+        }
+        if !self.scan.request.filters.is_empty() {
+            write!(f, ", pushed_filters={}", self.scan.request.filters.len())?;
+        }
+        if let Some(limit) = self.scan.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for ConnectorScanExec {
+    fn name(&self) -> &str {
+        "ConnectorScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(format!(
+                "ConnectorScanExec of {} is a leaf: it takes no children",
+                self.table()
+            )))
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let partitions = self.scan.partitions.max(1);
+        if partition >= partitions {
+            return Err(DataFusionError::Internal(format!(
+                "ConnectorScanExec of {}: partition {partition} of {partitions}",
+                self.table()
+            )));
+        }
+        let tasks: Vec<SplitTask> = self
+            .scan
+            .splits
+            .iter()
+            .skip(partition)
+            .step_by(partitions)
+            .map(|split| SplitTask {
+                catalog: self.scan.catalog.clone(),
+                version: self.scan.version,
+                request: self.scan.request.clone(),
+                split: split.clone(),
+                schema: Arc::clone(&self.batch_schema),
+            })
+            .collect();
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
+        let splits_read = MetricBuilder::new(&self.metrics).counter("splits_read", partition);
+        let source = Arc::clone(&self.source);
+        let output_projection = self.scan.output_projection.clone();
+        // Each split is opened when the one before it is done; dropping this stream drops the
+        // open split's stream (which stops its read) and opens no other.
+        let batches = futures::stream::iter(tasks)
+            .then(move |task| {
+                let source = Arc::clone(&source);
+                let splits_read = splits_read.clone();
+                async move {
+                    let batches = source.open(&task).await?;
+                    splits_read.add(1);
+                    Ok::<_, DataFusionError>(batches)
+                }
+            })
+            .try_flatten()
+            .map(move |batch| match (&output_projection, batch) {
+                (Some(columns), Ok(batch)) => batch.project(columns).map_err(DataFusionError::from),
+                (None, batch) | (_, batch @ Err(_)) => batch,
+            });
+        let mut remaining = self.scan.limit.unwrap_or(usize::MAX);
+        let limited = batches.scan((), move |(), batch| {
+            if remaining == 0 {
+                return futures::future::ready(None);
+            }
+            let batch = batch.map(|batch| {
+                let kept = batch.num_rows().min(remaining);
+                remaining -= kept;
+                if kept < batch.num_rows() {
+                    batch.slice(0, kept)
+                } else {
+                    batch
+                }
+            });
+            futures::future::ready(Some(batch))
+        });
+        let counted = limited.inspect_ok(move |batch| baseline.record_output(batch.num_rows()));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            counted,
+        )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+}

@@ -4,8 +4,7 @@
 //! metadata is refused at its bound; a catalog the coordinator cannot open reads `failed`, not
 //! `ready`; a query on a worker stopped mid-split fails instead of hanging; a plugin waiting in a
 //! WASI call (a clock sleep, a FIFO read in its grant) fails its query at the call deadline, on
-//! the coordinator and on a worker, and gives its thread back; a split whose worker stops before
-//! the split's first row is run again on another worker.
+//! the coordinator and on a worker, and gives its thread back.
 
 use std::time::{Duration, Instant};
 
@@ -167,8 +166,8 @@ async fn a_catalog_the_coordinator_cannot_open_is_not_ready() {
         .await;
 }
 
-/// A worker stopped (SIGSTOP) in the middle of a query: it sends nothing more, not even its
-/// keep-alive frames, and the query fails naming it instead of hanging.
+/// A worker stopped (SIGSTOP) in the middle of a query: it answers nothing more, not even the
+/// coordinator's keep-alive pings, and the query fails naming it instead of hanging.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
     let db = TestDb::sqlite();
@@ -210,8 +209,7 @@ async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
         .unwrap();
     cluster.workers["w1"].signal("CONT");
     assert_eq!(status, 422, "{body}");
-    assert!(body.contains("worker \\\"w1\\\""), "{body}");
-    assert!(body.contains("stalled or stopped"), "{body}");
+    assert!(body.contains("worker at http://127.0.0.1:"), "{body}");
 }
 
 /// Catalogs whose plugin waits in a WASI call, on the coordinator (`plan-scan`) and on the worker
@@ -339,78 +337,6 @@ async fn process_metric(cluster: &Cluster, process: &str, name: &str) -> f64 {
     } else {
         cluster.worker_metric(process, name).await
     }
-}
-
-/// A worker stopped (SIGSTOP) after it started a split but before the split's first row: no row
-/// of it reached the coordinator, so the split is run again on the other worker and the query
-/// answers in full.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_split_whose_worker_stops_before_its_first_row_runs_on_another_worker() {
-    let db = TestDb::sqlite();
-    let mut cluster = Cluster::start(db.url());
-    cluster.start_worker("w1", &[]);
-    cluster.start_worker("w2", &[]);
-    let testkit = cluster.upload_plugin("testkit").await;
-    // Two splits of 50 rows; every `next` call sleeps 4 s first, so a split's first row comes
-    // 4 s after it starts.
-    cluster
-        .create_catalog(
-            "slow",
-            &testkit,
-            json!({
-                "behaviour": "clock-sleep",
-                "stall_in": "next",
-                "sleep_ms": "4000",
-                "rows": "100",
-            }),
-        )
-        .await;
-    cluster
-        .wait_for_catalog("slow", 1, "ready", &["w1", "w2"], "loaded")
-        .await;
-    let url = cluster.url();
-    let query = tokio::spawn(post_statement(
-        url,
-        "SELECT count(*) AS n FROM slow.main.numbers",
-    ));
-    // Each worker has started one split and sleeps before its first batch.
-    for worker in ["w1", "w2"] {
-        cluster
-            .wait_for(
-                &format!("{worker} reading a split"),
-                Duration::from_secs(30),
-                || async {
-                    match cluster
-                        .worker_metric(worker, "quarry_worker_scans_active")
-                        .await
-                    {
-                        n if n > 0.0 => Ok(()),
-                        n => Err(format!("{n} splits")),
-                    }
-                },
-            )
-            .await;
-    }
-    assert_eq!(
-        cluster
-            .worker_metric("w1", "quarry_worker_scan_rows_total")
-            .await,
-        0.0
-    );
-    cluster.workers["w1"].signal("STOP");
-    let answer = tokio::time::timeout(Duration::from_secs(120), query).await;
-    cluster.workers["w1"].signal("CONT");
-    let (status, body) = answer.expect("the query hung").unwrap();
-    assert_eq!(status, 200, "{body}");
-    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body["rows"], json!([[100]]), "{body}");
-    assert_eq!(
-        cluster
-            .worker_metric("w2", "quarry_worker_splits_total")
-            .await,
-        2.0,
-        "w2 read its own split and w1's"
-    );
 }
 
 /// `POST /v1/statement` as admin on the coordinator at `url`, owning what it needs so it can

@@ -129,15 +129,31 @@ impl CoordinatorClient {
         plugin: &str,
         properties: &[(&str, &str)],
     ) -> anyhow::Result<()> {
+        self.create_catalog_granted(name, plugin, properties, &[])
+            .await
+    }
+
+    /// `POST /v1/catalogs` with string properties and read-only access to `allowed_paths`.
+    pub async fn create_catalog_granted(
+        &self,
+        name: &str,
+        plugin: &str,
+        properties: &[(&str, &str)],
+        allowed_paths: &[&std::path::Path],
+    ) -> anyhow::Result<()> {
         let properties: serde_json::Map<String, Value> = properties
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
             .collect();
+        let mut body = json!({"name": name, "plugin": plugin, "properties": properties});
+        if !allowed_paths.is_empty() {
+            body["grants"] = json!({ "allowed_paths": allowed_paths });
+        }
         let response = self
             .http
             .post(self.url("/v1/catalogs"))
             .bearer_auth(&self.token)
-            .json(&json!({"name": name, "plugin": plugin, "properties": properties}))
+            .json(&body)
             .send()
             .await
             .with_context(|| format!("POST /v1/catalogs {name}"))?;

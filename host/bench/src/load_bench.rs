@@ -111,7 +111,10 @@ struct Phase {
 
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
-    let tpch_path = plugin_path(o.plugins.as_ref().map(|d| d.join("tpch.wasm")).as_ref());
+    let tpch_path = plugin_path(
+        o.plugins.as_ref().map(|d| d.join("tpch.wasm")).as_ref(),
+        "tpch",
+    );
     let testkit_path = tpch_path.with_file_name("testkit.wasm");
     let read = |path: &PathBuf| {
         std::fs::read(path).with_context(|| {

@@ -6,14 +6,17 @@
 //!   against a periodic-sync baseline, and 10,000 catalogs ([`sync_bench`]).
 //! - `quarry-bench load`: concurrent clients on a real cluster, quiet and with a hostile catalog
 //!   flooded: queries/s, p50/p99, failures, peak memory ([`load_bench`]).
-//! - `quarry-bench sql`: TPC-H Q1 and Q6 through a real cluster against DataFusion in process
-//!   over the native generator ([`sql_bench`]).
+//! - `quarry-bench sql`: TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 through a real cluster against
+//!   DataFusion in process over the native generator, and the bytes moved ([`sql_bench`]).
+//! - `quarry-bench files`: the same queries through the files connector over Parquet, against
+//!   DuckDB and DataFusion from PyPI reading the same files ([`files_bench`]).
 //!
 //! Figures and how to run each go to docs/benchmarks.md.
 
 mod bench_cluster;
 mod bench_flags;
 mod coordinator_client;
+mod files_bench;
 mod interruptible;
 mod latency_summary;
 mod load_bench;
@@ -37,6 +40,7 @@ USAGE:
     quarry-bench load [FLAGS]
     quarry-bench sync [FLAGS]
     quarry-bench sql [FLAGS]
+    quarry-bench files [FLAGS]
     quarry-bench help
 
 ";
@@ -48,13 +52,15 @@ fn main() -> ExitCode {
         Some("load") => load_bench::run(args),
         Some("sync") => sync_bench::run(args),
         Some("sql") => sql_bench::run(args),
+        Some("files") => files_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
             print!(
-                "{HELP}{}\n{}\n{}\n{}",
+                "{HELP}{}\n{}\n{}\n{}\n{}",
                 runtime_bench::HELP,
                 load_bench::HELP,
                 sync_bench::HELP,
-                sql_bench::HELP
+                sql_bench::HELP,
+                files_bench::HELP
             );
             return ExitCode::SUCCESS;
         }

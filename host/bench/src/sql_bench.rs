@@ -1,10 +1,12 @@
-//! `quarry-bench sql`: TPC-H Q1 and Q6 at scale factor 1 through a real cluster (a coordinator
-//! and 2 workers, the tpch connector in the sandbox, splits streamed from the workers) against
-//! DataFusion in this process over the same generator compiled natively, in the same run.
+//! `quarry-bench sql`: TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 at scale factor 1 through a real
+//! cluster (a coordinator and 2 workers, the tpch connector in the sandbox, query stages on the
+//! workers) against DataFusion in this process over the same generator compiled natively, in the
+//! same run; and the bytes each query's last stage received from the workers (the coordinator's
+//! `quarry_query_bytes_from_workers_total`, before and after).
 //!
-//! The native side is a streaming table with one partition per generator part, so it generates
-//! while it scans, in parallel, as the connector does; it generates every column (the connector
-//! generates only the projected ones), and moves nothing between processes.
+//! The native side has each table as a streaming table with one partition per generator part,
+//! so it generates while it scans, in parallel, as the connector does; it generates every column
+//! (the connector generates only the projected ones), and moves nothing between processes.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,15 +15,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{ArrowError, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
-use tpchgen::generators::LineItemGenerator;
-use tpchgen_arrow::LineItemArrow;
+use tpchgen::generators::{
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+    PartSuppGenerator, RegionGenerator, SupplierGenerator,
+};
+use tpchgen_arrow::{
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
+    SupplierArrow,
+};
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
 use crate::bench_flags;
@@ -29,9 +37,10 @@ use crate::sync_bench::{plugin_path, quarry_binary};
 
 pub const HELP: &str = "\
 quarry-bench sql [FLAGS]
-    TPC-H Q1 and Q6 at scale factor 1 through a real cluster (coordinator + workers, the tpch
-    connector in the sandbox) against DataFusion in this process over the natively compiled
-    generator, same run: seconds per query and the ratio. Build first:
+    TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 at scale factor 1 through a real cluster (coordinator +
+    workers, the tpch connector in the sandbox, stages on the workers) against DataFusion in
+    this process over the natively compiled generator, same run: seconds per query, the ratio,
+    and the bytes the coordinator received from the workers per query. Build first:
     `cargo build --release --workspace && cargo xtask build-plugins`.
 
     --quarry PATH            the quarry binary [default: `quarry` next to quarry-bench]
@@ -42,10 +51,17 @@ quarry-bench sql [FLAGS]
     --splits N               splits per table, and native partitions [default: 8]
 ";
 
-const QUERIES: [(&str, &str); 2] = [
+pub(crate) const QUERIES: [(&str, &str); 6] = [
     ("Q1", include_str!("../../testing/tpch_queries/q01.sql")),
+    ("Q3", include_str!("../../testing/tpch_queries/q03.sql")),
+    ("Q5", include_str!("../../testing/tpch_queries/q05.sql")),
     ("Q6", include_str!("../../testing/tpch_queries/q06.sql")),
+    ("Q10", include_str!("../../testing/tpch_queries/q10.sql")),
+    ("Q18", include_str!("../../testing/tpch_queries/q18.sql")),
 ];
+
+/// The coordinator's counter of bytes received from the workers' stages.
+const BYTES_FROM_WORKERS: &str = "quarry_query_bytes_from_workers_total";
 
 struct Options {
     quarry: Option<PathBuf>,
@@ -92,10 +108,12 @@ struct QueryFigures {
     quarry: Vec<Duration>,
     native: Vec<Duration>,
     rows: usize,
+    /// Bytes the coordinator received from the workers in one run of the query.
+    bytes_from_workers: f64,
 }
 
 /// The median and the fastest of sorted, non-empty `times`, in seconds.
-fn median_min(times: &[Duration]) -> (f64, f64) {
+pub(crate) fn median_min(times: &[Duration]) -> (f64, f64) {
     let at = |i: usize| times.get(i).map_or(0.0, Duration::as_secs_f64);
     (at(times.len() / 2), at(0))
 }
@@ -106,17 +124,18 @@ impl fmt::Display for QueryFigures {
         let (n, n_min) = median_min(&self.native);
         write!(
             f,
-            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} |",
+            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} | {:.0} KB |",
             self.name,
             q / n,
-            self.rows
+            self.rows,
+            self.bytes_from_workers / 1000.0
         )
     }
 }
 
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
-    let plugin = plugin_path(o.plugin.as_ref());
+    let plugin = plugin_path(o.plugin.as_ref(), "tpch");
     let scale = bench_flags::tpch_scale(&o.schema)?;
     let tpch = std::fs::read(&plugin).with_context(|| {
         format!(
@@ -156,10 +175,13 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         }
         let mut quarry_times = Vec::new();
         let mut native_times = Vec::new();
+        let mut bytes_from_workers = 0.0;
         for round in 1..=o.rounds {
+            let before = bytes_received(&cluster).await?;
             let started = Instant::now();
             let answer: Value = cluster.client.statement(&sql).await?;
             quarry_times.push(started.elapsed());
+            bytes_from_workers = bytes_received(&cluster).await? - before;
             if answer["row_count"] != warm["row_count"] {
                 bail!("{name}: round {round} answered another row count");
             }
@@ -179,6 +201,7 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
             quarry: quarry_times,
             native: native_times,
             rows,
+            bytes_from_workers,
         });
     }
     cluster.check_running()?;
@@ -186,10 +209,10 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows |",
+        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows | bytes from workers to the coordinator |",
         o.schema, o.workers
     );
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for figure in &figures {
         println!("{figure}");
     }
@@ -217,50 +240,98 @@ async fn native_run(ctx: &SessionContext, sql: &str) -> anyhow::Result<usize> {
     Ok(batches.iter().map(RecordBatch::num_rows).sum())
 }
 
-/// `tpch.<schema>.lineitem` as a streaming table of `parts` partitions, each generating its part.
+/// The coordinator's count of bytes received from the workers so far.
+async fn bytes_received(cluster: &BenchCluster) -> anyhow::Result<f64> {
+    let text = cluster.client.metrics().await?;
+    crate::metrics_text::sample(&text, BYTES_FROM_WORKERS)
+        .with_context(|| format!("the coordinator's /metrics has no {BYTES_FROM_WORKERS}"))
+}
+
+/// Generates one part (1-based, of `parts`) of a table at `scale`.
+type Generate =
+    fn(f64, i32, i32) -> Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
+
+/// The eight tables and how to generate a part of each.
+pub(crate) const TABLES: [(&str, Generate); 8] = [
+    ("nation", |s, p, n| {
+        Box::new(NationArrow::new(NationGenerator::new(s, p, n)))
+    }),
+    ("region", |s, p, n| {
+        Box::new(RegionArrow::new(RegionGenerator::new(s, p, n)))
+    }),
+    ("part", |s, p, n| {
+        Box::new(PartArrow::new(PartGenerator::new(s, p, n)))
+    }),
+    ("supplier", |s, p, n| {
+        Box::new(SupplierArrow::new(SupplierGenerator::new(s, p, n)))
+    }),
+    ("partsupp", |s, p, n| {
+        Box::new(PartSuppArrow::new(PartSuppGenerator::new(s, p, n)))
+    }),
+    ("customer", |s, p, n| {
+        Box::new(CustomerArrow::new(CustomerGenerator::new(s, p, n)))
+    }),
+    ("orders", |s, p, n| {
+        Box::new(OrderArrow::new(OrderGenerator::new(s, p, n)))
+    }),
+    ("lineitem", |s, p, n| {
+        Box::new(LineItemArrow::new(LineItemGenerator::new(s, p, n)))
+    }),
+];
+
+/// Every table of `tpch.<schema>` as a streaming table of `parts` partitions, each generating its
+/// part as it is scanned.
 fn native_context(scale: f64, parts: usize, schema: &str) -> anyhow::Result<SessionContext> {
-    let first = LineItemArrow::new(LineItemGenerator::new(scale, 1, 1))
-        .next()
-        .context("tpchgen-arrow generated no lineitem batch")??;
-    let arrow_schema = first.schema();
-    let parts = i32::try_from(parts)?;
-    let partitions: Vec<Arc<dyn PartitionStream>> = (1..=parts)
-        .map(|part| {
-            Arc::new(LineItemPart {
-                schema: arrow_schema.clone(),
-                scale,
-                part,
-                parts,
-            }) as Arc<dyn PartitionStream>
-        })
-        .collect();
-    let table = StreamingTable::try_new(arrow_schema, partitions)?;
     let ctx = SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new()
             .with_default_catalog_and_schema("tpch", schema)
-            .with_target_partitions(parts as usize),
+            .with_target_partitions(parts),
     );
-    ctx.register_table(format!("tpch.{schema}.lineitem"), Arc::new(table))?;
+    let parts = i32::try_from(parts)?;
+    for (name, generate) in TABLES {
+        let first = generate(scale, 1, 1)
+            .next()
+            .with_context(|| format!("tpchgen-arrow generated no {name} batch"))??;
+        let arrow_schema = first.schema();
+        let partitions: Vec<Arc<dyn PartitionStream>> = (1..=parts)
+            .map(|part| {
+                Arc::new(TablePart {
+                    schema: arrow_schema.clone(),
+                    generate,
+                    scale,
+                    part,
+                    parts,
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        let table = StreamingTable::try_new(arrow_schema, partitions)?;
+        ctx.register_table(format!("tpch.{schema}.{name}"), Arc::new(table))?;
+    }
     Ok(ctx)
 }
 
-/// One part of the lineitem generator as a partition.
-#[derive(Debug)]
-struct LineItemPart {
+/// One part of a table's generator as a partition.
+struct TablePart {
     schema: SchemaRef,
+    generate: Generate,
     scale: f64,
     part: i32,
     parts: i32,
 }
 
-impl PartitionStream for LineItemPart {
+impl fmt::Debug for TablePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TablePart({} of {})", self.part, self.parts)
+    }
+}
+
+impl PartitionStream for TablePart {
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let generator =
-            LineItemArrow::new(LineItemGenerator::new(self.scale, self.part, self.parts));
+        let generator = (self.generate)(self.scale, self.part, self.parts);
         let batches = futures::stream::iter(
             generator.map(|batch| batch.map_err(datafusion::error::DataFusionError::from)),
         );

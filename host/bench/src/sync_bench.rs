@@ -138,22 +138,22 @@ pub(crate) fn quarry_binary(quarry: Option<&PathBuf>) -> anyhow::Result<PathBuf>
 
 /// The tpch component: `--plugin`, else `target/plugins/tpch.wasm` (next to the `release`
 /// directory this executable is in, else in this source tree).
-pub(crate) fn plugin_path(plugin: Option<&PathBuf>) -> PathBuf {
+pub(crate) fn plugin_path(plugin: Option<&PathBuf>, name: &str) -> PathBuf {
     if let Some(path) = plugin {
         return path.clone();
     }
     let next_to_exe = std::env::current_exe().ok().and_then(|exe| {
-        let path = exe.parent()?.parent()?.join("plugins/tpch.wasm");
+        let path = exe.parent()?.parent()?.join(format!("plugins/{name}.wasm"));
         path.is_file().then_some(path)
     });
     next_to_exe.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins/tpch.wasm")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/plugins/{name}.wasm"))
     })
 }
 
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
-    let plugin = plugin_path(o.plugin.as_ref());
+    let plugin = plugin_path(o.plugin.as_ref(), "tpch");
     let tpch = std::fs::read(&plugin).with_context(|| {
         format!(
             "reading {} (run `cargo xtask build-plugins` first)",

@@ -10,6 +10,7 @@ use anyhow::Result;
 use quarry_server::worker::Worker;
 use serde::Deserialize;
 
+use crate::byte_size_value::ByteSizeValue;
 use crate::config_file::Environment;
 use crate::duration_value::DurationValue;
 use crate::env_allow_value::EnvAllowValue;
@@ -85,6 +86,11 @@ pub struct WorkerSettings {
     #[arg(long = "load-concurrency", value_name = "N")]
     pub load_concurrency: Option<usize>,
 
+    /// Memory the query stages on this worker may hold together, e.g. 4GiB; a stage needing
+    /// more fails with "resources exhausted" [default: 4GiB]
+    #[arg(long = "stage-memory", value_name = "SIZE")]
+    pub stage_memory: Option<ByteSizeValue>,
+
     // Sandbox limits: flags, QUARRY_SANDBOX_*, and the file's top-level `[sandbox]` section
     // (copied here by `ConfigFile::parse`), never a key of `[worker]`.
     #[command(flatten)]
@@ -106,6 +112,7 @@ impl WorkerSettings {
             heartbeat_interval: env.parse("QUARRY_HEARTBEAT_INTERVAL")?,
             dev_mode: env.flag("QUARRY_DEV_MODE")?,
             load_concurrency: env.parse("QUARRY_WORKER_LOAD_CONCURRENCY")?,
+            stage_memory: env.parse("QUARRY_WORKER_STAGE_MEMORY")?,
             tls_cert: env.string("QUARRY_TLS_CERT").map(PathBuf::from),
             tls_key: env.string("QUARRY_TLS_KEY").map(PathBuf::from),
             tls_ca: env.string("QUARRY_TLS_CA").map(PathBuf::from),
@@ -128,6 +135,7 @@ impl WorkerSettings {
             heartbeat_interval: self.heartbeat_interval.or(lower.heartbeat_interval),
             dev_mode: self.dev_mode.or(lower.dev_mode),
             load_concurrency: self.load_concurrency.or(lower.load_concurrency),
+            stage_memory: self.stage_memory.or(lower.stage_memory),
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
             tls_ca: self.tls_ca.or(lower.tls_ca),
@@ -170,6 +178,9 @@ impl WorkerSettings {
         }
         if let Some(dev_mode) = self.dev_mode {
             config.dev_mode = dev_mode;
+        }
+        if let Some(ByteSizeValue(size)) = self.stage_memory {
+            config.stage_memory = usize::try_from(size).unwrap_or(usize::MAX);
         }
         if let Some(concurrency) = self.load_concurrency {
             config.load_concurrency = concurrency;

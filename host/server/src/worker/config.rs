@@ -44,6 +44,9 @@ pub struct Worker {
     pub env_allow: EnvAllowList,
     /// How many catalogs load at once during a sync.
     pub load_concurrency: usize,
+    /// Memory the query stages running on this worker may hold together (hash tables, sorts,
+    /// buffered batches); a stage that needs more fails with DataFusion's "resources exhausted".
+    pub stage_memory: usize,
     /// TLS for the worker's endpoint; `None`: plain TCP.
     pub tls: Option<TlsFiles>,
     /// CA certificates (PEM) trusted when calling the coordinator over `https://`.
@@ -68,6 +71,7 @@ impl Default for Worker {
             environment: None,
             env_allow: EnvAllowList::default(),
             load_concurrency: 4,
+            stage_memory: 4 * 1024 * 1024 * 1024,
             tls: None,
             tls_ca: None,
             http_header_timeout: Duration::from_secs(10),

@@ -13,7 +13,7 @@ use crate::http_server::{HttpServing, serve_http};
 use crate::worker::api::router;
 use crate::worker::config::{Worker, WorkerConfigError};
 use crate::worker::coordinator_link::CoordinatorLink;
-use crate::worker::execution_service::serve_execution;
+use crate::worker::execution_service::{serve_execution, stage_runtime};
 use crate::worker::membership::{say_goodbye, stay_registered};
 use crate::worker::state::{WorkerParts, WorkerState};
 use crate::worker_identity::WorkerKey;
@@ -38,6 +38,8 @@ pub enum ServeError {
     },
     #[error("http server: {0}")]
     Http(io::Error),
+    #[error("query stage runtime: {0}")]
+    StageRuntime(datafusion::error::DataFusionError),
 }
 
 /// Serves a worker configured by `config` until Ctrl-C or SIGTERM.
@@ -126,6 +128,7 @@ pub async fn serve_on(
         shutdown.await;
         let _ = stopping.send(true);
     };
+    let stage_runtime = stage_runtime(config.stage_memory).map_err(ServeError::StageRuntime)?;
     let execution = tokio::spawn({
         let state = state.clone();
         let mut stop = stop.clone();
@@ -133,7 +136,9 @@ pub async fn serve_on(
             let stopped = async move {
                 let _ = stop.wait_for(|stopping| *stopping).await;
             };
-            if let Err(error) = serve_execution(execution_listener, state, stopped).await {
+            if let Err(error) =
+                serve_execution(execution_listener, state, stage_runtime, stopped).await
+            {
                 tracing::error!(%error, "execution service stopped");
             }
         }

@@ -1,8 +1,7 @@
 //! `quarry-bench sql`: TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 at scale factor 1 through a real
 //! cluster (a coordinator and 2 workers, the tpch connector in the sandbox, query stages on the
 //! workers) against DataFusion in this process over the same generator compiled natively, in the
-//! same run; and the bytes each query's last stage received from the workers (the coordinator's
-//! `quarry_query_bytes_from_workers_total`, before and after).
+//! same run.
 //!
 //! The native side has each table as a streaming table with one partition per generator part,
 //! so it generates while it scans, in parallel, as the connector does; it generates every column
@@ -39,8 +38,8 @@ pub const HELP: &str = "\
 quarry-bench sql [FLAGS]
     TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 at scale factor 1 through a real cluster (coordinator +
     workers, the tpch connector in the sandbox, stages on the workers) against DataFusion in
-    this process over the natively compiled generator, same run: seconds per query, the ratio,
-    and the bytes the coordinator received from the workers per query. Build first:
+    this process over the natively compiled generator, same run: seconds per query and the
+    ratio. Build first:
     `cargo build --release --workspace && cargo xtask build-plugins`.
 
     --quarry PATH            the quarry binary [default: `quarry` next to quarry-bench]
@@ -59,9 +58,6 @@ pub(crate) const QUERIES: [(&str, &str); 6] = [
     ("Q10", include_str!("../../testing/tpch_queries/q10.sql")),
     ("Q18", include_str!("../../testing/tpch_queries/q18.sql")),
 ];
-
-/// The coordinator's counter of bytes received from the workers' stages.
-const BYTES_FROM_WORKERS: &str = "quarry_query_bytes_from_workers_total";
 
 struct Options {
     quarry: Option<PathBuf>,
@@ -108,8 +104,6 @@ struct QueryFigures {
     quarry: Vec<Duration>,
     native: Vec<Duration>,
     rows: usize,
-    /// Bytes the coordinator received from the workers in one run of the query.
-    bytes_from_workers: f64,
 }
 
 /// The median and the fastest of sorted, non-empty `times`, in seconds.
@@ -124,11 +118,10 @@ impl fmt::Display for QueryFigures {
         let (n, n_min) = median_min(&self.native);
         write!(
             f,
-            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} | {:.0} KB |",
+            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} |",
             self.name,
             q / n,
-            self.rows,
-            self.bytes_from_workers / 1000.0
+            self.rows
         )
     }
 }
@@ -175,13 +168,10 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         }
         let mut quarry_times = Vec::new();
         let mut native_times = Vec::new();
-        let mut bytes_from_workers = 0.0;
         for round in 1..=o.rounds {
-            let before = bytes_received(&cluster).await?;
             let started = Instant::now();
             let answer: Value = cluster.client.statement(&sql).await?;
             quarry_times.push(started.elapsed());
-            bytes_from_workers = bytes_received(&cluster).await? - before;
             if answer["row_count"] != warm["row_count"] {
                 bail!("{name}: round {round} answered another row count");
             }
@@ -201,7 +191,6 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
             quarry: quarry_times,
             native: native_times,
             rows,
-            bytes_from_workers,
         });
     }
     cluster.check_running()?;
@@ -209,10 +198,10 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows | bytes from workers to the coordinator |",
+        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows |",
         o.schema, o.workers
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- |");
     for figure in &figures {
         println!("{figure}");
     }
@@ -238,13 +227,6 @@ async fn wait_queryable(cluster: &BenchCluster, schema: &str) -> anyhow::Result<
 async fn native_run(ctx: &SessionContext, sql: &str) -> anyhow::Result<usize> {
     let batches = ctx.sql(sql).await?.collect().await?;
     Ok(batches.iter().map(RecordBatch::num_rows).sum())
-}
-
-/// The coordinator's count of bytes received from the workers so far.
-async fn bytes_received(cluster: &BenchCluster) -> anyhow::Result<f64> {
-    let text = cluster.client.metrics().await?;
-    crate::metrics_text::sample(&text, BYTES_FROM_WORKERS)
-        .with_context(|| format!("the coordinator's /metrics has no {BYTES_FROM_WORKERS}"))
 }
 
 /// Generates one part (1-based, of `parts`) of a table at `scale`.

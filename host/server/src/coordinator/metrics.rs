@@ -150,16 +150,11 @@ pub fn render(
             outcome.as_str()
         );
     }
-    let counters: [(&str, &str, f64); 8] = [
+    let counters: [(&str, &str, f64); 7] = [
         (
             "quarry_query_rows_total",
             "Rows returned to clients.",
             queries.rows as f64,
-        ),
-        (
-            "quarry_query_bytes_from_workers_total",
-            "Bytes the coordinator received from the workers' query stages.",
-            queries.bytes_from_workers as f64,
         ),
         (
             "quarry_sync_pushes_total",

@@ -7,8 +7,7 @@
 //! [`coordinator_scan_sources`] is the coordinator's side of a scan, which never reads;
 //! [`statement`] runs one statement for any front end (catalog DDL included) as a user, within
 //! the statement timeout of [`statement_deadline`];
-//! [`query_metrics`] counts statements running and finished, and [`stage_transfer`] the bytes
-//! their last stage received from the workers;
+//! [`query_metrics`] counts statements running and finished;
 //! [`result_json`] renders a result as the HTTP API's JSON; [`pg_runner`] serves the
 //! PostgreSQL wire protocol's statements.
 
@@ -19,6 +18,5 @@ pub mod pg_runner;
 pub mod query_metrics;
 pub mod queryable_catalogs;
 pub mod result_json;
-pub mod stage_transfer;
 pub mod statement;
 pub mod statement_deadline;

@@ -5,8 +5,7 @@
 //! The stream counts its rows and records one outcome: `succeeded` when it ends, `failed` at
 //! its first error, `cancelled` when it is dropped before either (a client that went away,
 //! psql's Ctrl-C). A statement that fails before it has a stream (a parse or planning error)
-//! is `failed` too. When it ends, the bytes its last stage received from the workers are read
-//! off its plan ([`bytes_from_workers`]), logged and counted.
+//! is `failed` too.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,10 +17,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
-use datafusion::physical_plan::ExecutionPlan;
 use futures::Stream;
-
-use crate::coordinator::sql::stage_transfer::bytes_from_workers;
 
 /// How a statement ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +50,6 @@ struct Counts {
     failed: AtomicU64,
     cancelled: AtomicU64,
     rows: AtomicU64,
-    bytes_from_workers: AtomicU64,
 }
 
 /// A reading of [`QueryMetrics`].
@@ -66,24 +61,14 @@ pub struct QueryCounts {
     pub cancelled: u64,
     /// Rows returned to clients.
     pub rows: u64,
-    /// Bytes the coordinator received from the workers' stages.
-    pub bytes_from_workers: u64,
 }
 
 impl QueryMetrics {
     /// Counts `stream` as running until it ends or is dropped.
-    /// Counts `stream` as running until it ends or is dropped; `plan` is the physical plan it
-    /// runs, read for the bytes moved when it ends.
-    pub fn track(
-        &self,
-        sql: &str,
-        stream: SendableRecordBatchStream,
-        plan: Option<Arc<dyn ExecutionPlan>>,
-    ) -> SendableRecordBatchStream {
+    pub fn track(&self, sql: &str, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
         self.counts.running.fetch_add(1, Ordering::Relaxed);
         Box::pin(TrackedStream {
             inner: stream,
-            plan,
             counts: Arc::clone(&self.counts),
             statement: summary(sql),
             started: Instant::now(),
@@ -106,7 +91,6 @@ impl QueryMetrics {
             failed: c.failed.load(Ordering::Relaxed),
             cancelled: c.cancelled.load(Ordering::Relaxed),
             rows: c.rows.load(Ordering::Relaxed),
-            bytes_from_workers: c.bytes_from_workers.load(Ordering::Relaxed),
         }
     }
 }
@@ -125,7 +109,6 @@ fn summary(sql: &str) -> String {
 /// A result stream that records its outcome in [`QueryMetrics`].
 struct TrackedStream {
     inner: SendableRecordBatchStream,
-    plan: Option<Arc<dyn ExecutionPlan>>,
     counts: Arc<Counts>,
     statement: String,
     started: Instant,
@@ -146,17 +129,13 @@ impl TrackedStream {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let took = self.started.elapsed();
-        let bytes_from_workers = self.plan.as_ref().map_or(0, bytes_from_workers);
-        self.counts
-            .bytes_from_workers
-            .fetch_add(bytes_from_workers, Ordering::Relaxed);
         match error {
             Some(error) => tracing::warn!(
-                statement = %self.statement, rows = self.rows, bytes_from_workers, ?took,
-                %error, "statement failed"
+                statement = %self.statement, rows = self.rows, ?took, %error,
+                "statement failed"
             ),
             None => tracing::info!(
-                statement = %self.statement, rows = self.rows, bytes_from_workers, ?took,
+                statement = %self.statement, rows = self.rows, ?took,
                 outcome = outcome.as_str(), "statement finished"
             ),
         }
@@ -228,7 +207,7 @@ mod tests {
     async fn each_statement_ends_one_way() {
         let metrics = QueryMetrics::default();
 
-        let mut ok = metrics.track("SELECT 1", stream(vec![Ok(batch(3)), Ok(batch(2))]), None);
+        let mut ok = metrics.track("SELECT 1", stream(vec![Ok(batch(3)), Ok(batch(2))]));
         assert_eq!(metrics.counts().running, 1);
         while ok.next().await.is_some() {}
         drop(ok);
@@ -239,13 +218,11 @@ mod tests {
                 Ok(batch(1)),
                 Err(DataFusionError::Execution("boom".into())),
             ]),
-            None,
         );
         while failing.next().await.is_some() {}
         drop(failing);
 
-        let mut abandoned =
-            metrics.track("SELECT 3", stream(vec![Ok(batch(4)), Ok(batch(4))]), None);
+        let mut abandoned = metrics.track("SELECT 3", stream(vec![Ok(batch(4)), Ok(batch(4))]));
         assert!(abandoned.next().await.is_some());
         drop(abandoned);
 
@@ -259,7 +236,6 @@ mod tests {
                 failed: 2,
                 cancelled: 1,
                 rows: 10,
-                bytes_from_workers: 0,
             }
         );
     }

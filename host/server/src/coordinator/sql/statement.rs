@@ -19,7 +19,6 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::scalar::ScalarValue;
 use quarry_sql::{CatalogDdl, QueryOptions};
 use quarry_store::{CatalogSpec, CatalogState};
@@ -51,7 +50,7 @@ pub async fn run(
         .await
         .unwrap_or_else(|_| Err(ApiError::QueryFailed(timeout_message(limit))));
     match started {
-        Ok((stream, plan)) => Ok(metrics.track(sql, with_deadline(stream, deadline, limit), plan)),
+        Ok(stream) => Ok(metrics.track(sql, with_deadline(stream, deadline, limit))),
         Err(error) => {
             metrics.failed_to_start(sql, &error);
             Err(error)
@@ -71,25 +70,22 @@ fn check_length(state: &AppState, sql: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// The statement's stream, and the physical plan it runs (none for catalog statements).
-type Started = (SendableRecordBatchStream, Option<Arc<dyn ExecutionPlan>>);
-
 async fn start(
     state: &AppState,
     user: &Principal,
     options: &QueryOptions,
     sql: &str,
     params: Vec<ScalarValue>,
-) -> ApiResult<Started> {
+) -> ApiResult<SendableRecordBatchStream> {
     let engine = state.engine();
     if let Some(ddl) = quarry_sql::catalog_ddl::parse(sql).map_err(sql_error)? {
         return match ddl {
             CatalogDdl::Create { .. } | CatalogDdl::Alter { .. } | CatalogDdl::Drop { .. } => {
                 require_admin(user, &ddl)?;
                 let batch = catalog_statement(state, ddl).await?;
-                Ok((one_batch(batch), None))
+                Ok(one_batch(batch))
             }
-            _ => Ok((engine.sql_stream(sql).await.map_err(sql_error)?, None)),
+            _ => engine.sql_stream(sql).await.map_err(sql_error),
         };
     }
     let mut frame = engine
@@ -99,10 +95,7 @@ async fn start(
     if !params.is_empty() {
         frame = frame.with_param_values(params).map_err(df_error)?;
     }
-    let task_context = Arc::new(frame.task_ctx());
-    let plan = frame.create_physical_plan().await.map_err(df_error)?;
-    let stream = execute_stream(Arc::clone(&plan), task_context).map_err(df_error)?;
-    Ok((stream, Some(plan)))
+    frame.execute_stream().await.map_err(df_error)
 }
 
 /// Catalog DDL is for admins.

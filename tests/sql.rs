@@ -74,19 +74,24 @@ async fn tpch_cluster(db: &TestDb) -> Cluster {
     cluster
         .create_catalog("tpch", &tpch, json!({ "split_rows": "5000" }))
         .await;
+    wait_until_tpch_answers(&cluster).await;
+    cluster
+}
+
+/// Waits until catalog `tpch` (generation 1) is loaded on w1 and w2 and answers on the
+/// coordinator (queryable once a worker holds it).
+async fn wait_until_tpch_answers(cluster: &Cluster) {
     cluster
         .wait_for_catalog("tpch", 1, "ready", &["w1", "w2"], "loaded")
         .await;
-    // Queryable on the coordinator once a worker holds it.
     cluster
         .wait_for("tpch queryable", Duration::from_secs(30), || async {
-            match statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await {
+            match statement(cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await {
                 (200, body) if body["rows"] == json!([[5]]) => Ok(()),
                 (status, body) => Err(format!("{status} {body}")),
             }
         })
         .await;
-    cluster
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,17 +353,7 @@ async fn tpch_answers_through_the_files_connector_over_parquet_match_native_data
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    cluster
-        .wait_for_catalog("tpch", 1, "ready", &["w1", "w2"], "loaded")
-        .await;
-    cluster
-        .wait_for("tpch queryable", Duration::from_secs(30), || async {
-            match statement(&cluster, "SELECT count(*) AS n FROM tpch.tiny.region").await {
-                (200, body) if body["rows"] == json!([[5]]) => Ok(()),
-                (status, body) => Err(format!("{status} {body}")),
-            }
-        })
-        .await;
+    wait_until_tpch_answers(&cluster).await;
     // The files catalog is named `tpch` so that the queries, and the column names they make
     // (`sum(tpch.tiny.lineitem.l_quantity)`), are the same text on both sides.
     let native = native_tpch_context(TINY, "tiny");

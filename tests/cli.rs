@@ -174,6 +174,38 @@ fn dev_cluster_driven_from_the_cli() {
     assert!(err.contains("nope"), "{bad}");
     assert!(err.contains("HTTP 400"), "{bad}");
 
+    // quarry queries: the statements above, newest first, and what the count's stages moved
+    // (the figures come once the workers have reported their tasks' metrics).
+    let mut tries = 0;
+    let listed = loop {
+        let listed = quarry(&["--url", &url, "queries", "--stages", "--limit", "3"]);
+        let out = listed.ok().to_owned();
+        tries += 1;
+        if out.contains("-> coordinator") || tries == 50 {
+            break listed;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let out = listed.ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ID "), "{listed}");
+    assert!(
+        lines[1].contains("failed") && lines[1].contains("SELECT * FROM sales.tiny.nope"),
+        "{listed}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("succeeded") && l.contains("FROM tpch.tiny.orders")),
+        "{listed}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("-> coordinator") && l.contains("http://127.0.0.1:")),
+        "{listed}"
+    );
+
     // quarry catalog list / quarry worker list
     let catalogs = quarry(&["--url", &url, "catalog", "list"]);
     let out = catalogs.ok();
@@ -312,12 +344,18 @@ fn help_explains_every_command_and_flag() {
         "worker",
         "plugin",
         "catalog",
+        "queries",
         "--url",
         "--token",
         "--output",
         "--log-format",
     ] {
         assert!(out.contains(command), "no {command:?} in:\n{top}");
+    }
+    let queries = quarry(&["queries", "--help"]);
+    let out = queries.ok();
+    for flag in ["--limit", "--stages"] {
+        assert!(out.contains(flag), "no {flag:?} in:\n{queries}");
     }
     let create = quarry(&["catalog", "create", "--help"]);
     let out = create.ok();

@@ -135,6 +135,8 @@ async fn tpch_answers_through_coordinator_and_two_workers_match_native_datafusio
         );
     }
 
+    stages_show_where_they_ran_and_what_they_moved(&cluster).await;
+
     // JSON answers: typed columns, numbers as numbers, decimals as exact strings.
     let (status, body) = statement(
         &cluster,
@@ -363,6 +365,99 @@ async fn tpch_answers_through_the_files_connector_over_parquet_match_native_data
         let (want_schema, want) = native_answer(&native, &sql).await;
         assert_same_answer(name, (&schema, &batches), (&want_schema, &want));
     }
+}
+
+/// EXPLAIN names the workers each stage may run on; EXPLAIN ANALYZE, `GET /v1/queries`, the
+/// log and `/metrics` say what each stage moved and where it ran. Q1 sends the coordinator
+/// partial aggregates only: a few kilobytes, not the rows of lineitem.
+async fn stages_show_where_they_ran_and_what_they_moved(cluster: &Cluster) {
+    let q1 = tpch_query("q01");
+    let explained = physical_plan(cluster, &q1).await;
+    let (_, placement) = explained
+        .split_once("Where the stages run:\n")
+        .unwrap_or_else(|| panic!("EXPLAIN says nothing of where stages run:\n{explained}"));
+    assert!(
+        placement.lines().any(|line| line.starts_with("Stage ")
+            && line.contains("on the workers holding tpch at generation 1")
+            && line.contains("w1 (http://127.0.0.1:")
+            && line.contains("w2 (http://127.0.0.1:")),
+        "{placement}"
+    );
+
+    let (status, body) = statement(cluster, &format!("EXPLAIN ANALYZE {q1}")).await;
+    assert_eq!(status, 200, "{body}");
+    let analyzed = body["rows"][0][1].as_str().unwrap_or_default();
+    assert!(
+        runs_in_a_worker_stage(analyzed, "AggregateExec: mode=Partial")
+            && analyzed.contains("output_rows="),
+        "{analyzed}"
+    );
+    let to_coordinator: Vec<&str> = analyzed
+        .lines()
+        .filter(|line| line.starts_with("Stage moved: ") && line.contains("-> coordinator"))
+        .collect();
+    assert!(
+        !to_coordinator.is_empty()
+            && to_coordinator
+                .iter()
+                .all(|line| line.contains(" on http://127.0.0.1:")),
+        "{analyzed}"
+    );
+
+    let before = cluster
+        .coordinator_metric("quarry_stage_bytes_moved_total{to=\"coordinator\"}")
+        .await;
+    let (status, body) = statement(cluster, &q1).await;
+    assert_eq!(status, 200, "{body}");
+    let record = cluster
+        .wait_for(
+            "Q1's stages in GET /v1/queries",
+            Duration::from_secs(20),
+            || async {
+                let queries = cluster.get("/v1/queries").await;
+                let record = queries["queries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|q| q["statement"] == q1.trim().lines().next().unwrap_or_default())
+                    .cloned()
+                    .ok_or_else(|| format!("no Q1 in {queries}"))?;
+                match record["stages"].as_array() {
+                    Some(stages) if !stages.is_empty() => Ok(record),
+                    _ => Err(format!("no stages yet: {record}")),
+                }
+            },
+        )
+        .await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(record["rows"], 4, "{record}");
+    let stages = record["stages"].as_array().cloned().unwrap_or_default();
+    let last: Vec<&Value> = stages.iter().filter(|s| s["to"] == "coordinator").collect();
+    let bytes: u64 = last.iter().filter_map(|s| s["bytes"].as_u64()).sum();
+    assert!(
+        !last.is_empty() && bytes > 0 && bytes < 1_000_000,
+        "Q1 should send the coordinator partial aggregates only: {record}"
+    );
+    for stage in &stages {
+        let workers = stage["workers"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            workers.len() as u64,
+            stage["tasks"].as_u64().unwrap_or_default(),
+            "a worker per task: {record}"
+        );
+        assert!(stage["rows"].as_u64().unwrap_or_default() > 0, "{record}");
+    }
+    let after = cluster
+        .coordinator_metric("quarry_stage_bytes_moved_total{to=\"coordinator\"}")
+        .await;
+    assert!(
+        after >= before + bytes as f64,
+        "/metrics counted {before} then {after}; Q1 alone moved {bytes}"
+    );
+    assert!(
+        cluster.outputs().contains("stage moved"),
+        "the coordinator's log says nothing of stages"
+    );
 }
 
 /// The `physical_plan` row of `EXPLAIN sql`.

@@ -2,7 +2,7 @@
 //! token: upload and delete plugins, create, read and delete catalogs, count live workers, and
 //! read `/metrics`. Plus plain GETs of a worker's `/readyz` and `/metrics` (no token).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use reqwest::StatusCode;
@@ -233,6 +233,43 @@ impl CoordinatorClient {
             .await
             .context("POST /v1/statement")?;
         expect_json(response, "POST /v1/statement").await
+    }
+
+    /// The bytes the stages of the newest statement sent the coordinator and sent between
+    /// workers (`GET /v1/queries`), waiting up to 10 s for the workers' figures.
+    pub async fn moved_by_last_statement(&self) -> anyhow::Result<(u64, u64)> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let response = self
+                .http
+                .get(self.url("/v1/queries"))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .context("GET /v1/queries")?;
+            let body = expect_json(response, "GET /v1/queries").await?;
+            let newest = &body["queries"][0];
+            if let Some(stages) = newest["stages"].as_array().filter(|s| !s.is_empty()) {
+                let sum = |to_coordinator: bool| -> u64 {
+                    stages
+                        .iter()
+                        .filter(|s| (s["to"] == "coordinator") == to_coordinator)
+                        .filter_map(|s| s["bytes"].as_u64())
+                        .sum()
+                };
+                return Ok((sum(true), sum(false)));
+            }
+            if let Some(reason) = newest["stages_unknown"].as_str() {
+                bail!(
+                    "the stages of statement {} are unknown: {reason}",
+                    newest["id"]
+                );
+            }
+            if Instant::now() > deadline {
+                bail!("no stage figures for the newest statement within 10 s: {newest}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {

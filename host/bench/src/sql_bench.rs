@@ -104,6 +104,9 @@ struct QueryFigures {
     quarry: Vec<Duration>,
     native: Vec<Duration>,
     rows: usize,
+    /// Bytes the stages of the untimed run sent the coordinator, and sent between workers.
+    to_coordinator: u64,
+    between_workers: u64,
 }
 
 /// The median and the fastest of sorted, non-empty `times`, in seconds.
@@ -118,10 +121,12 @@ impl fmt::Display for QueryFigures {
         let (n, n_min) = median_min(&self.native);
         write!(
             f,
-            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} |",
+            "| {} | {q:.2} s (min {q_min:.2}) | {n:.2} s (min {n_min:.2}) | {:.2}× | {} | {} | {} |",
             self.name,
             q / n,
-            self.rows
+            self.rows,
+            self.to_coordinator,
+            self.between_workers
         )
     }
 }
@@ -162,6 +167,7 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         // One untimed run each: the coordinator's metadata cache, the workers' instances.
         let warm = cluster.client.statement(&sql).await?;
         let rows = warm["row_count"].as_u64().unwrap_or(0) as usize;
+        let (to_coordinator, between_workers) = cluster.client.moved_by_last_statement().await?;
         let native_rows = native_run(&native, &sql).await?;
         if native_rows != rows {
             bail!("{name}: {rows} rows through quarry, {native_rows} natively");
@@ -191,6 +197,8 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
             quarry: quarry_times,
             native: native_times,
             rows,
+            to_coordinator,
+            between_workers,
         });
     }
     cluster.check_running()?;
@@ -198,10 +206,10 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows |",
+        "| query (tpch.{}) | through quarry: coordinator + {} workers, median | DataFusion in-process over native tpchgen, median | ratio quarry / native | rows | bytes to the coordinator | bytes between workers |",
         o.schema, o.workers
     );
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for figure in &figures {
         println!("{figure}");
     }

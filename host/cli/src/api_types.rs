@@ -124,3 +124,47 @@ pub struct WorkerView {
 pub struct WorkerList {
     pub workers: Vec<WorkerView>,
 }
+
+/// `{"queries": [...]}`, newest first.
+#[derive(Debug, Deserialize)]
+pub struct QueryList {
+    pub queries: Vec<QueryView>,
+}
+
+/// A statement the coordinator ran or runs.
+#[derive(Clone, Debug, Deserialize)]
+pub struct QueryView {
+    pub id: u64,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub statement: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub elapsed_ms: u64,
+    #[serde(default)]
+    pub rows: u64,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub stages: Vec<StageView>,
+}
+
+/// What one stage of a distributed query moved.
+#[derive(Clone, Debug, Deserialize)]
+pub struct StageView {
+    pub stage: u64,
+    #[serde(default)]
+    pub tasks: u64,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub workers: Vec<String>,
+    #[serde(default)]
+    pub rows: u64,
+    #[serde(default)]
+    pub bytes: u64,
+}

@@ -9,6 +9,7 @@ use crate::dev_command::DevArgs;
 use crate::logging::LogFormat;
 use crate::output::OutputFormat;
 use crate::plugin_command::PluginCommand;
+use crate::queries_command::QueriesArgs;
 use crate::sql_command::SqlArgs;
 use crate::worker_command::WorkerArgs;
 
@@ -119,6 +120,10 @@ pub enum Command {
     /// Run SQL on the cluster: queries over `catalog.schema.table`, SHOW CATALOGS/SCHEMAS/TABLES,
     /// and CREATE/ALTER/DROP CATALOG
     Sql(SqlArgs),
+
+    /// List the statements the coordinator is running and the last ones to finish: user,
+    /// state, time, rows, and what each stage of a distributed query moved between processes
+    Queries(QueriesArgs),
 
     /// Print the SCRAM-SHA-256 verifier of the password on standard input, for a user's
     /// `password` in the `[[coordinator.users]]` of the configuration file:

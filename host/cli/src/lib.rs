@@ -1,6 +1,6 @@
 //! The `quarry` command. [`cli`] is the command line; each subcommand group has its file
 //! (`dev_command.rs`, `coordinator_command.rs`, `worker_command.rs`, `plugin_command.rs`,
-//! `catalog_command.rs`, `sql_command.rs`); server configuration is layered in `coordinator_config.rs` and
+//! `catalog_command.rs`, `sql_command.rs`, `queries_command.rs`); server configuration is layered in `coordinator_config.rs` and
 //! `worker_config.rs` (sandbox limits, shared, in `sandbox_config.rs`) over `config_file.rs`; the admin commands talk to the coordinator through
 //! `api_client.rs` and print through `output.rs`. The servers themselves live in
 //! `quarry-server`: this crate parses, layers and calls `serve`.
@@ -23,6 +23,7 @@ pub mod logging;
 pub mod output;
 pub mod password_command;
 pub mod plugin_command;
+pub mod queries_command;
 pub mod sandbox_config;
 pub mod sql_command;
 pub mod tls_pair;
@@ -95,6 +96,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sql(args) => {
             sql_command::run(args, &client()?, global.output).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queries(args) => {
+            queries_command::run(args, &client()?, global.output).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

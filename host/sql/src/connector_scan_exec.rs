@@ -6,15 +6,18 @@
 //! the catalog's properties or secrets: a worker reads the splits through the connector it
 //! already holds at that version, in its own sandbox ([`ConnectorScanCodec`]).
 //!
-//! The splits are dealt to partitions when the plan runs: partition `p` of `n` reads splits `p`,
-//! `p + n`, `p + 2n` … one after the other, so a scan of 1,000 splits keeps a bounded number of
-//! split reads open, not 1,000. When the distributed planner runs the scan as several tasks, each
-//! task gets a scan of its own share of the splits ([`ConnectorScanExec::dealt`]).
+//! The splits are handed out while the plan runs: each partition takes the next split of the
+//! scan when it has finished the one before ([`SplitQueue`]), so a scan of 1,000 splits has at
+//! most [`MAX_SCAN_PARTITIONS`] partitions and as many split reads open, and a partition held up
+//! by a slow split leaves the others to read the rest. When the distributed planner runs the scan
+//! as several tasks, each task gets a scan of its own share of the splits
+//! ([`ConnectorScanExec::dealt`]), handed out among its partitions the same way.
 //!
 //! [`ConnectorScanCodec`]: crate::connector_scan_codec::ConnectorScanCodec
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_schema::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -71,6 +74,43 @@ pub struct ConnectorScanExec {
     source: Arc<dyn SplitSource>,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
+    queue: Arc<SplitQueue>,
+}
+
+/// The splits of one scan not yet taken by a partition, and which partitions have started.
+#[derive(Debug)]
+struct SplitQueue {
+    next: AtomicUsize,
+    started: Mutex<Vec<bool>>,
+}
+
+impl SplitQueue {
+    fn new(partitions: usize) -> Self {
+        SplitQueue {
+            next: AtomicUsize::new(0),
+            started: Mutex::new(vec![false; partitions]),
+        }
+    }
+
+    /// Marks `partition` started; false if it had started already. A scan's partitions share
+    /// its splits, so running one of them again would read nothing (the others took them): a
+    /// second execution fails instead of answering short.
+    fn start(&self, partition: usize) -> bool {
+        let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+        match started.get_mut(partition) {
+            Some(flag) if !*flag => {
+                *flag = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The index of the next split to read, if any is left.
+    fn take(&self, splits: usize) -> Option<usize> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        (index < splits).then_some(index)
+    }
 }
 
 impl fmt::Debug for ConnectorScanExec {
@@ -102,12 +142,14 @@ impl ConnectorScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
+        let queue = Arc::new(SplitQueue::new(scan.partitions.max(1)));
         Ok(ConnectorScanExec {
             scan: Arc::new(scan),
             batch_schema,
             source,
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
+            queue,
         })
     }
 
@@ -226,27 +268,34 @@ impl ExecutionPlan for ConnectorScanExec {
                 self.table()
             )));
         }
-        let tasks: Vec<SplitTask> = self
-            .scan
-            .splits
-            .iter()
-            .skip(partition)
-            .step_by(partitions)
-            .map(|split| SplitTask {
-                catalog: self.scan.catalog.clone(),
-                version: self.scan.version,
-                request: self.scan.request.clone(),
-                split: split.clone(),
-                schema: Arc::clone(&self.batch_schema),
+        if !self.queue.start(partition) {
+            return Err(DataFusionError::Internal(format!(
+                "ConnectorScanExec of {}: partition {partition} executed twice; its splits were \
+                 handed out the first time",
+                self.table()
+            )));
+        }
+        let scan = Arc::clone(&self.scan);
+        let schema = Arc::clone(&self.batch_schema);
+        let queue = Arc::clone(&self.queue);
+        // The next split, taken when the stream asks for it: when the split before is done.
+        let tasks = futures::stream::iter(std::iter::from_fn(move || {
+            let index = queue.take(scan.splits.len())?;
+            Some(SplitTask {
+                catalog: scan.catalog.clone(),
+                version: scan.version,
+                request: scan.request.clone(),
+                split: scan.splits[index].clone(),
+                schema: Arc::clone(&schema),
             })
-            .collect();
+        }));
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let splits_read = MetricBuilder::new(&self.metrics).counter("splits_read", partition);
         let source = Arc::clone(&self.source);
         let output_projection = self.scan.output_projection.clone();
         // Each split is opened when the one before it is done; dropping this stream drops the
-        // open split's stream (which stops its read) and opens no other.
-        let batches = futures::stream::iter(tasks)
+        // open split's stream (which stops its read) and takes no other.
+        let batches = tasks
             .then(move |task| {
                 let source = Arc::clone(&source);
                 let splits_read = splits_read.clone();
@@ -286,5 +335,99 @@ impl ExecutionPlan for ConnectorScanExec {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{RecordBatch, UInt8Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// Answers each split with one row: the split's payload byte. It stands for the connector
+    /// here, where what is tested is which partition reads which split.
+    #[derive(Debug)]
+    struct PayloadSource;
+
+    #[async_trait]
+    impl SplitSource for PayloadSource {
+        async fn open(&self, task: &SplitTask) -> Result<SendableRecordBatchStream> {
+            let batch = RecordBatch::try_new(
+                Arc::clone(&task.schema),
+                vec![Arc::new(UInt8Array::from(task.split.payload.clone()))],
+            )?;
+            Ok(Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(&task.schema),
+                futures::stream::iter([Ok(batch)]),
+            )))
+        }
+    }
+
+    fn scan(splits: u8, partitions: usize) -> ConnectorScanExec {
+        let description = ScanDescription {
+            catalog: "c".into(),
+            version: CatalogVersion {
+                incarnation: 1,
+                generation: 1,
+            },
+            request: ScanRequest::table("s", "t"),
+            splits: (0..splits)
+                .map(|n| Split {
+                    payload: vec![n],
+                    estimated_rows: Some(1),
+                })
+                .collect(),
+            partitions,
+            output_projection: None,
+            limit: None,
+        };
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::UInt8, false)]));
+        ConnectorScanExec::try_new(description, schema, Arc::new(PayloadSource))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn read(exec: &ConnectorScanExec, partition: usize) -> Vec<u8> {
+        let stream = exec
+            .execute(partition, Arc::new(TaskContext::default()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let batches: Vec<RecordBatch> = stream.try_collect().await.unwrap_or_default();
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt8Array>()
+                    .map(|a| a.values().to_vec())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn partitions_take_splits_as_they_run_and_each_split_is_read_once() {
+        let exec = scan(10, 3);
+        // Partition 1 runs first and alone: it takes every split, one after another; the
+        // partitions that start later find none left.
+        assert_eq!(read(&exec, 1).await, (0..10).collect::<Vec<u8>>());
+        assert!(read(&exec, 0).await.is_empty());
+        assert!(read(&exec, 2).await.is_empty());
+
+        // Run together, the partitions share the splits: each is read once.
+        let exec = scan(10, 3);
+        let (a, b, c) = tokio::join!(read(&exec, 0), read(&exec, 1), read(&exec, 2));
+        let mut all: Vec<u8> = a.into_iter().chain(b).chain(c).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..10).collect::<Vec<u8>>());
+    }
+
+    #[tokio::test]
+    async fn a_partition_run_twice_fails_instead_of_reading_nothing() {
+        let exec = scan(4, 2);
+        assert_eq!(read(&exec, 0).await.len(), 4);
+        let again = exec.execute(0, Arc::new(TaskContext::default()));
+        let error = again.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("partition 0 executed twice"), "{error}");
     }
 }

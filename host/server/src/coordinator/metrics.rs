@@ -150,6 +150,27 @@ pub fn render(
             outcome.as_str()
         );
     }
+    for (name, help, to_coordinator, between_workers) in [
+        (
+            "quarry_stage_rows_moved_total",
+            "Rows the stages of distributed queries sent on, by consumer: the coordinator \
+             (the last stage's input) or a worker (the next stage).",
+            queries.rows_to_coordinator,
+            queries.rows_between_workers,
+        ),
+        (
+            "quarry_stage_bytes_moved_total",
+            "Bytes of Arrow Flight messages the stages of distributed queries sent on, by \
+             consumer.",
+            queries.bytes_to_coordinator,
+            queries.bytes_between_workers,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name}{{to=\"coordinator\"}} {to_coordinator}");
+        let _ = writeln!(out, "{name}{{to=\"worker\"}} {between_workers}");
+    }
     let counters: [(&str, &str, f64); 7] = [
         (
             "quarry_query_rows_total",
@@ -237,6 +258,7 @@ mod tests {
             running: 1,
             succeeded: 4,
             rows: 10,
+            bytes_to_coordinator: 2048,
             ..QueryCounts::default()
         };
         let text = render(
@@ -247,6 +269,10 @@ mod tests {
             quarry_runtime::CallGauges::default(),
         );
         assert!(text.contains("quarry_queries_running 1"), "{text}");
+        assert!(
+            text.contains("quarry_stage_bytes_moved_total{to=\"coordinator\"} 2048"),
+            "{text}"
+        );
         assert!(
             text.contains("quarry_queries_total{outcome=\"succeeded\"} 4"),
             "{text}"

@@ -75,6 +75,7 @@ pub enum RouteId {
     ListWorkers,
     RunStatement,
     RecentScans,
+    RecentQueries,
     RegisterWorker,
     WorkerHeartbeat,
     WorkerGoodbye,
@@ -392,6 +393,22 @@ pub const ROUTES: &[RouteSpec] = &[
         ],
     },
     RouteSpec {
+        id: RouteId::RecentQueries,
+        method: HttpMethod::Get,
+        path: "/v1/queries",
+        access: Access::Admin,
+        summary: "The statements running now and the last ones to finish, from every front \
+                  end: user, statement, state, time, rows, error, and for a distributed query \
+                  what each stage moved between processes and the workers it ran on",
+        request: RequestBody::None,
+        response: ResponseBody::Json("QueryList"),
+        statuses: &[
+            (200, "the statements, newest first"),
+            AUTH_ERRORS[0],
+            AUTH_ERRORS[1],
+        ],
+    },
+    RouteSpec {
         id: RouteId::RegisterWorker,
         method: HttpMethod::Post,
         path: "/v1/workers",
@@ -509,6 +526,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         RouteId::ListWorkers => on(method, workers::list),
         RouteId::RunStatement => on(method, statements::run),
         RouteId::RecentScans => on(method, statements::recent_scans),
+        RouteId::RecentQueries => on(method, statements::recent_queries),
         RouteId::RegisterWorker => on(method, workers::register),
         RouteId::WorkerHeartbeat => on(method, workers::heartbeat),
         RouteId::WorkerGoodbye => on(method, workers::goodbye),

@@ -282,6 +282,41 @@ fn schemas() -> Value {
             "properties": { "status": string, "database": string },
         },
         "OpenApi": { "type": "object" },
+        "QueryList": query_list_schema(),
+    })
+}
+
+/// `GET /v1/queries` (apart: one `json!` of every schema would pass the macro recursion limit).
+fn query_list_schema() -> Value {
+    let string = json!({ "type": "string" });
+    json!({
+        "type": "object", "required": ["queries"],
+        "properties": { "queries": { "type": "array", "items": {
+            "type": "object",
+            "required": ["id", "user", "statement", "state", "started_at", "elapsed_ms",
+                         "rows", "stages"],
+            "properties": {
+                "id": { "type": "integer", "description": "numbered from 1 since the coordinator started" },
+                "user": string,
+                "statement": { "type": "string", "description": "its first line, cut to 120 characters, catalog properties redacted" },
+                "state": { "enum": ["running", "succeeded", "failed", "cancelled"] },
+                "started_at": { "type": "string", "format": "date-time" },
+                "elapsed_ms": { "type": "integer" },
+                "rows": { "type": "integer", "description": "rows returned to the client" },
+                "error": string,
+                "stages": { "type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "stage": { "type": "integer" },
+                        "tasks": { "type": "integer" },
+                        "to": { "type": "string", "description": "\"coordinator\" or \"stage N\": who read its output" },
+                        "workers": { "type": "array", "items": string,
+                            "description": "the execution service each task ran on" },
+                        "rows": { "type": "integer", "description": "rows it sent on, over all its tasks" },
+                        "bytes": { "type": "integer", "description": "bytes of Arrow Flight messages its consumer received" },
+                    } } },
+                "stages_unknown": { "type": "string", "description": "why the stages have no figures (the workers' metrics did not arrive)" },
+            } } } },
     })
 }
 

@@ -1,5 +1,6 @@
-//! `POST /v1/statement` (run one SQL statement) and `GET /v1/scans` (what recent scans asked
-//! their connectors for).
+//! `POST /v1/statement` (run one SQL statement), `GET /v1/scans` (what recent scans asked
+//! their connectors for) and `GET /v1/queries` (the recent statements and what their stages
+//! moved).
 //!
 //! The body is `{"sql": "..."}` (or the SQL itself as `text/plain`). The answer is JSON (see
 //! `sql/result_json.rs`), or an Arrow IPC stream when the request's `Accept` names
@@ -148,4 +149,9 @@ pub async fn recent_scans(State(state): State<AppState>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "scans": scans }))
+}
+
+/// `GET /v1/queries`.
+pub async fn recent_queries(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "queries": state.query_metrics().recent().records() }))
 }

@@ -7,16 +7,21 @@
 //! [`coordinator_scan_sources`] is the coordinator's side of a scan, which never reads;
 //! [`statement`] runs one statement for any front end (catalog DDL included) as a user, within
 //! the statement timeout of [`statement_deadline`];
-//! [`query_metrics`] counts statements running and finished;
+//! [`query_metrics`] counts statements running and finished, and keeps the [`recent_queries`]
+//! with what each stage moved ([`stage_traffic`]); [`distributed_analyze`] answers
+//! `EXPLAIN ANALYZE` with the stages as they ran;
 //! [`result_json`] renders a result as the HTTP API's JSON; [`pg_runner`] serves the
 //! PostgreSQL wire protocol's statements.
 
 pub mod coordinator_open_failures;
 pub mod coordinator_scan_sources;
+pub mod distributed_analyze;
 pub mod distributed_session;
 pub mod pg_runner;
 pub mod query_metrics;
 pub mod queryable_catalogs;
+pub mod recent_queries;
 pub mod result_json;
+pub mod stage_traffic;
 pub mod statement;
 pub mod statement_deadline;

@@ -6,18 +6,28 @@
 //! its first error, `cancelled` when it is dropped before either (a client that went away,
 //! psql's Ctrl-C). A statement that fails before it has a stream (a parse or planning error)
 //! is `failed` too.
+//!
+//! Each statement is also an entry of [`RecentQueries`]. When a distributed one ends, a task
+//! waits for the workers' task metrics and adds what each stage moved between processes
+//! ([`StageTraffic`]) to the entry, to the `quarry_stage_*_moved_total` counters and to the log.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use datafusion::physical_plan::ExecutionPlan;
 use futures::Stream;
+
+use crate::coordinator::sql::recent_queries::RecentQueries;
+use crate::coordinator::sql::stage_traffic::{
+    METRICS_WAIT, StagePlacements, StageTraffic, measure,
+};
 
 /// How a statement ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +47,19 @@ impl Outcome {
     }
 }
 
-/// The coordinator's statement counters; clones share them.
+/// The coordinator's statement counters and its recent statements; clones share them.
 #[derive(Clone, Debug, Default)]
 pub struct QueryMetrics {
     counts: Arc<Counts>,
+    recent: RecentQueries,
+}
+
+/// A statement's physical plan as it was executed, and where its stages were routed: what
+/// [`QueryMetrics`] reads the stage figures from once the statement ends.
+#[derive(Debug)]
+pub struct ExecutedPlan {
+    pub plan: Arc<dyn ExecutionPlan>,
+    pub placements: Arc<StagePlacements>,
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +69,19 @@ struct Counts {
     failed: AtomicU64,
     cancelled: AtomicU64,
     rows: AtomicU64,
+    moved: [Moved; 2],
 }
+
+/// Rows and bytes the stages sent to one kind of consumer ([`TO_COORDINATOR`] or
+/// [`TO_WORKER`]).
+#[derive(Debug, Default)]
+struct Moved {
+    rows: AtomicU64,
+    bytes: AtomicU64,
+}
+
+const TO_COORDINATOR: usize = 0;
+const TO_WORKER: usize = 1;
 
 /// A reading of [`QueryMetrics`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,26 +92,58 @@ pub struct QueryCounts {
     pub cancelled: u64,
     /// Rows returned to clients.
     pub rows: u64,
+    /// Rows and bytes the last stages of distributed queries sent the coordinator.
+    pub rows_to_coordinator: u64,
+    pub bytes_to_coordinator: u64,
+    /// Rows and bytes stages sent the stages after them, from worker to worker.
+    pub rows_between_workers: u64,
+    pub bytes_between_workers: u64,
 }
 
 impl QueryMetrics {
-    /// Counts `stream` as running until it ends or is dropped.
-    pub fn track(&self, sql: &str, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+    /// Counts `stream`, `user`'s statement `sql`, as running until it ends or is dropped;
+    /// then reads what the stages of `executed` moved, if it ran distributed.
+    pub fn track(
+        &self,
+        user: &str,
+        sql: &str,
+        stream: SendableRecordBatchStream,
+        executed: Option<ExecutedPlan>,
+    ) -> SendableRecordBatchStream {
         self.counts.running.fetch_add(1, Ordering::Relaxed);
+        let statement = summary(sql);
+        let id = self.recent.started(user, &statement);
         Box::pin(TrackedStream {
             inner: stream,
             counts: Arc::clone(&self.counts),
-            statement: summary(sql),
+            recent: self.recent.clone(),
+            id,
+            statement,
             started: Instant::now(),
             rows: 0,
             outcome: None,
+            executed,
         })
     }
 
-    /// A statement that failed before it produced a stream.
-    pub fn failed_to_start(&self, sql: &str, error: &dyn std::fmt::Display) {
+    /// `user`'s statement `sql` failed before it produced a stream.
+    pub fn failed_to_start(&self, user: &str, sql: &str, error: &dyn std::fmt::Display) {
         self.counts.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(statement = %summary(sql), %error, "statement rejected");
+        let statement = summary(sql);
+        let id = self.recent.started(user, &statement);
+        self.recent.finished(
+            id,
+            Outcome::Failed,
+            Duration::ZERO,
+            0,
+            Some(error.to_string()),
+        );
+        tracing::info!(query = id, statement = %statement, %error, "statement rejected");
+    }
+
+    /// The statements running now and the last ones to finish, newest first.
+    pub fn recent(&self) -> &RecentQueries {
+        &self.recent
     }
 
     pub fn counts(&self) -> QueryCounts {
@@ -91,6 +154,24 @@ impl QueryMetrics {
             failed: c.failed.load(Ordering::Relaxed),
             cancelled: c.cancelled.load(Ordering::Relaxed),
             rows: c.rows.load(Ordering::Relaxed),
+            rows_to_coordinator: c.moved[TO_COORDINATOR].rows.load(Ordering::Relaxed),
+            bytes_to_coordinator: c.moved[TO_COORDINATOR].bytes.load(Ordering::Relaxed),
+            rows_between_workers: c.moved[TO_WORKER].rows.load(Ordering::Relaxed),
+            bytes_between_workers: c.moved[TO_WORKER].bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Counts {
+    fn add_moved(&self, stages: &[StageTraffic]) {
+        for stage in stages {
+            let moved = &self.moved[if stage.to.is_none() {
+                TO_COORDINATOR
+            } else {
+                TO_WORKER
+            }];
+            moved.rows.fetch_add(stage.rows, Ordering::Relaxed);
+            moved.bytes.fetch_add(stage.bytes, Ordering::Relaxed);
         }
     }
 }
@@ -110,10 +191,13 @@ fn summary(sql: &str) -> String {
 struct TrackedStream {
     inner: SendableRecordBatchStream,
     counts: Arc<Counts>,
+    recent: RecentQueries,
+    id: u64,
     statement: String,
     started: Instant,
     rows: u64,
     outcome: Option<Outcome>,
+    executed: Option<ExecutedPlan>,
 }
 
 impl TrackedStream {
@@ -129,16 +213,80 @@ impl TrackedStream {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let took = self.started.elapsed();
+        let id = self.id;
         match error {
             Some(error) => tracing::warn!(
-                statement = %self.statement, rows = self.rows, ?took, %error,
+                query = id, statement = %self.statement, rows = self.rows, ?took, %error,
                 "statement failed"
             ),
             None => tracing::info!(
-                statement = %self.statement, rows = self.rows, ?took,
+                query = id, statement = %self.statement, rows = self.rows, ?took,
                 outcome = outcome.as_str(), "statement finished"
             ),
         }
+        self.recent
+            .finished(id, outcome, took, self.rows, error.map(ToString::to_string));
+        if let Some(executed) = self.executed.take() {
+            self.measure_stages(executed);
+        }
+    }
+
+    /// Waits, in a task of its own, for the workers' task metrics of the executed plan, and
+    /// records what its stages moved.
+    fn measure_stages(&self, executed: ExecutedPlan) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let counts = Arc::clone(&self.counts);
+        let recent = self.recent.clone();
+        let id = self.id;
+        runtime.spawn(async move {
+            let measured =
+                tokio::time::timeout(METRICS_WAIT, measure(&executed.plan, &executed.placements))
+                    .await;
+            let stages = match measured {
+                Ok(Ok(stages)) => stages,
+                Ok(Err(error)) => {
+                    let reason = format!("the stage metrics could not be read: {error}");
+                    tracing::warn!(query = id, %reason, "statement stages unknown");
+                    recent.measured(id, Err(reason));
+                    return;
+                }
+                Err(_) => {
+                    let reason = format!(
+                        "the workers' task metrics did not arrive within {}s",
+                        METRICS_WAIT.as_secs()
+                    );
+                    tracing::info!(query = id, %reason, "statement stages unknown");
+                    recent.measured(id, Err(reason));
+                    return;
+                }
+            };
+            if stages.is_empty() {
+                return;
+            }
+            counts.add_moved(&stages);
+            for stage in &stages {
+                tracing::info!(
+                    query = id,
+                    stage = stage.stage,
+                    tasks = stage.tasks,
+                    to = %stage_consumer(stage),
+                    workers = %stage.workers.join(","),
+                    rows = stage.rows,
+                    bytes = stage.bytes,
+                    "stage moved"
+                );
+            }
+            recent.measured(id, Ok(stages));
+        });
+    }
+}
+
+fn stage_consumer(stage: &StageTraffic) -> String {
+    match stage.to {
+        None => "coordinator".to_owned(),
+        Some(n) => format!("stage {n}"),
     }
 }
 
@@ -207,26 +355,38 @@ mod tests {
     async fn each_statement_ends_one_way() {
         let metrics = QueryMetrics::default();
 
-        let mut ok = metrics.track("SELECT 1", stream(vec![Ok(batch(3)), Ok(batch(2))]));
+        let mut ok = metrics.track(
+            "u",
+            "SELECT 1",
+            stream(vec![Ok(batch(3)), Ok(batch(2))]),
+            None,
+        );
         assert_eq!(metrics.counts().running, 1);
         while ok.next().await.is_some() {}
         drop(ok);
 
         let mut failing = metrics.track(
+            "u",
             "SELECT 2",
             stream(vec![
                 Ok(batch(1)),
                 Err(DataFusionError::Execution("boom".into())),
             ]),
+            None,
         );
         while failing.next().await.is_some() {}
         drop(failing);
 
-        let mut abandoned = metrics.track("SELECT 3", stream(vec![Ok(batch(4)), Ok(batch(4))]));
+        let mut abandoned = metrics.track(
+            "u",
+            "SELECT 3",
+            stream(vec![Ok(batch(4)), Ok(batch(4))]),
+            None,
+        );
         assert!(abandoned.next().await.is_some());
         drop(abandoned);
 
-        metrics.failed_to_start("SELEC 1", &"syntax error");
+        metrics.failed_to_start("u", "SELEC 1", &"syntax error");
 
         assert_eq!(
             metrics.counts(),
@@ -236,8 +396,11 @@ mod tests {
                 failed: 2,
                 cancelled: 1,
                 rows: 10,
+                ..QueryCounts::default()
             }
         );
+        let states: Vec<&str> = metrics.recent().records().iter().map(|r| r.state).collect();
+        assert_eq!(states, ["failed", "cancelled", "failed", "succeeded"]);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::time::Duration;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::scalar::ScalarValue;
 use quarry_sql::{CatalogDdl, QueryOptions};
@@ -25,6 +26,8 @@ use quarry_store::{CatalogSpec, CatalogState};
 
 use crate::coordinator::api_error::{ApiError, ApiResult};
 use crate::coordinator::catalog_changes;
+use crate::coordinator::sql::query_metrics::ExecutedPlan;
+use crate::coordinator::sql::stage_traffic::StagePlacements;
 use crate::coordinator::sql::statement_deadline::{timeout_message, with_deadline};
 use crate::coordinator::state::AppState;
 use crate::coordinator::users::{Principal, Role};
@@ -50,9 +53,14 @@ pub async fn run(
         .await
         .unwrap_or_else(|_| Err(ApiError::QueryFailed(timeout_message(limit))));
     match started {
-        Ok(stream) => Ok(metrics.track(sql, with_deadline(stream, deadline, limit))),
+        Ok((stream, executed)) => Ok(metrics.track(
+            &user.name,
+            sql,
+            with_deadline(stream, deadline, limit),
+            executed,
+        )),
         Err(error) => {
-            metrics.failed_to_start(sql, &error);
+            metrics.failed_to_start(&user.name, sql, &error);
             Err(error)
         }
     }
@@ -70,23 +78,26 @@ fn check_length(state: &AppState, sql: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// The statement's result stream, and for a query the plan it executes (whose stage figures
+/// are read once it ends).
 async fn start(
     state: &AppState,
     user: &Principal,
     options: &QueryOptions,
     sql: &str,
     params: Vec<ScalarValue>,
-) -> ApiResult<SendableRecordBatchStream> {
+) -> ApiResult<(SendableRecordBatchStream, Option<ExecutedPlan>)> {
     let engine = state.engine();
     if let Some(ddl) = quarry_sql::catalog_ddl::parse(sql).map_err(sql_error)? {
-        return match ddl {
+        let stream = match ddl {
             CatalogDdl::Create { .. } | CatalogDdl::Alter { .. } | CatalogDdl::Drop { .. } => {
                 require_admin(user, &ddl)?;
                 let batch = catalog_statement(state, ddl).await?;
-                Ok(one_batch(batch))
+                one_batch(batch)
             }
-            _ => engine.sql_stream(sql).await.map_err(sql_error),
+            _ => engine.sql_stream(sql).await.map_err(sql_error)?,
         };
+        return Ok((stream, None));
     }
     let mut frame = engine
         .dataframe_with(sql, options)
@@ -95,7 +106,18 @@ async fn start(
     if !params.is_empty() {
         frame = frame.with_param_values(params).map_err(df_error)?;
     }
-    frame.execute_stream().await.map_err(df_error)
+    // What `DataFrame::execute_stream` does, keeping the plan, with the record of where its
+    // stages are routed in the query's own session config.
+    let (mut session, logical) = frame.into_parts();
+    let placements = Arc::new(StagePlacements::default());
+    session.config_mut().set_extension(Arc::clone(&placements));
+    let plan = session
+        .create_physical_plan(&logical)
+        .await
+        .map_err(df_error)?;
+    let task = Arc::new(TaskContext::from(&session));
+    let stream = execute_stream(Arc::clone(&plan), task).map_err(df_error)?;
+    Ok((stream, Some(ExecutedPlan { plan, placements })))
 }
 
 /// Catalog DDL is for admins.

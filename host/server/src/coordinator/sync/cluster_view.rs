@@ -101,6 +101,15 @@ impl ClusterView {
             .collect()
     }
 
+    /// The workers in the view that serve an execution service: (id, execution address), by
+    /// id.
+    pub fn execution_workers(&self) -> Vec<(String, String)> {
+        self.read()
+            .iter()
+            .filter_map(|(id, w)| Some((id.clone(), w.execution_address.clone()?)))
+            .collect()
+    }
+
     /// The ids of the workers in the view.
     pub fn workers(&self) -> Vec<String> {
         self.read().keys().cloned().collect()

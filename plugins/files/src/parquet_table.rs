@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType as ArrowType, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder, RowFilter as ParquetRowFilter,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
@@ -249,44 +249,6 @@ pub fn surviving_row_groups(
         .collect()
 }
 
-/// `filter` as a Parquet row filter: evaluated over its own columns as they are decoded, so the
-/// other columns are decoded only for the rows it keeps. `None` when a column it reads is not
-/// in the file.
-fn decoding_filter(
-    parquet: &ParquetFile,
-    columns: &[Column],
-    filter: &RowFilter,
-) -> Option<ParquetRowFilter> {
-    // The filter's columns by their root in the file: the predicate's batch holds them in
-    // file order.
-    let mut by_root: Vec<(usize, usize)> = Vec::new();
-    for column in filter.columns() {
-        let root = parquet.root_of(&columns.get(column)?.name)?;
-        by_root.push((root, column));
-    }
-    if by_root.is_empty() {
-        return None;
-    }
-    by_root.sort_unstable();
-    let roots: Vec<usize> = by_root.iter().map(|(root, _)| *root).collect();
-    let in_file_order: Vec<usize> = by_root.iter().map(|(_, column)| *column).collect();
-    let over_file = filter.over(&in_file_order);
-    let descr = parquet
-        .metadata
-        .metadata()
-        .file_metadata()
-        .schema_descr_ptr();
-    let predicate = ArrowPredicateFn::new(
-        ProjectionMask::roots(&descr, roots),
-        move |batch: RecordBatch| {
-            Ok(over_file
-                .keep(&batch)
-                .unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()])))
-        },
-    );
-    Some(ParquetRowFilter::new(vec![Box::new(predicate)]))
-}
-
 /// Reads some row groups of one Parquet file, projected.
 pub struct ParquetReader {
     label: String,
@@ -383,11 +345,6 @@ impl ParquetReader {
         .with_batch_size(DECODE_BATCH_ROWS);
         if let Some(limit) = limit {
             builder = builder.with_limit(usize::try_from(limit).unwrap_or(usize::MAX));
-        }
-        if let Some(filter) = &row_filter
-            && let Some(decoding) = decoding_filter(&parquet, columns, filter)
-        {
-            builder = builder.with_row_filter(decoding);
         }
         let inner = builder
             .build()

@@ -7,11 +7,6 @@
 //! it saves is the work after decoding: the Arrow IPC encoding, the copy out of the sandbox, the
 //! host's checks, the engine's own filter over rows that cannot match.
 //!
-//! The Parquet reader evaluates them twice. First while decoding (a Parquet row filter over
-//! the filter columns alone): the other columns are then decoded only for the rows that are
-//! left. Then on each batch as it will leave, in the types the table serves (for the filters
-//! the file's own types did not allow).
-//!
 //! A filter is evaluated only where the answer is exact: a comparison whose literal converts to
 //! the column's type without loss, with SQL's three-valued logic (`NULL` is not true, so its row
 //! goes). Anything else (a float column, a literal that does not fit, a column not projected)
@@ -48,42 +43,11 @@ impl RowFilter {
         })
     }
 
-    /// The same filters over batches of the table columns `projection`.
-    pub fn over(&self, projection: &[usize]) -> RowFilter {
-        RowFilter {
-            filters: self.filters.clone(),
-            projection: projection.to_vec(),
-        }
-    }
-
-    /// The table columns the filters read.
-    pub fn columns(&self) -> Vec<usize> {
-        let mut columns = Vec::new();
-        for filter in &self.filters {
-            columns_of(filter, &mut columns);
-        }
-        columns.sort_unstable();
-        columns.dedup();
-        columns
-    }
-
     /// `batch` without the rows some filter rules out.
     pub fn apply(&self, batch: RecordBatch) -> RecordBatch {
-        let Some(keep) = self.keep(&batch) else {
-            return batch;
-        };
-        if keep.true_count() == batch.num_rows() {
-            return batch;
-        }
-        arrow_select::filter::filter_record_batch(&batch, &keep).unwrap_or(batch)
-    }
-
-    /// Where every filter that can be evaluated here holds (true), fails or is unknown; `None`
-    /// when none can.
-    pub fn keep(&self, batch: &RecordBatch) -> Option<BooleanArray> {
         let mut keep: Option<BooleanArray> = None;
         for filter in &self.filters {
-            let Some(mask) = self.mask(filter, batch) else {
+            let Some(mask) = self.mask(filter, &batch) else {
                 continue;
             };
             keep = Some(match keep {
@@ -94,7 +58,11 @@ impl RowFilter {
                 },
             });
         }
-        keep
+        let Some(keep) = keep else { return batch };
+        if keep.true_count() == batch.num_rows() {
+            return batch;
+        }
+        arrow_select::filter::filter_record_batch(&batch, &keep).unwrap_or(batch)
     }
 
     /// Where `expr` is true, false or unknown; `None` when it cannot be evaluated exactly here.
@@ -152,21 +120,6 @@ impl RowFilter {
         let table_column = usize::try_from(table_column).ok()?;
         let position = self.projection.iter().position(|&c| c == table_column)?;
         (position < batch.num_columns()).then(|| batch.column(position))
-    }
-}
-
-fn columns_of(expr: &Expr, out: &mut Vec<usize>) {
-    match expr {
-        Expr::Compare { column, .. }
-        | Expr::InList { column, .. }
-        | Expr::IsNull(column)
-        | Expr::IsNotNull(column) => out.extend(usize::try_from(*column).ok()),
-        Expr::And(items) | Expr::Or(items) => {
-            for item in items {
-                columns_of(item, out);
-            }
-        }
-        Expr::Not(inner) => columns_of(inner, out),
     }
 }
 

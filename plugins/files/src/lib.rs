@@ -4,9 +4,8 @@
 //! `root/<schema>/<table>.<ext>` and `root/<schema>/<table>/…` are tables ([`layout`]). Column
 //! types come from the Parquet schema, or are inferred from a bounded sample of CSV and JSON
 //! rows and overridable by the `columns` property ([`values`], [`config`]). A split is a file,
-//! or a row group of a large Parquet file; Parquet reads only the projected columns, skips
-//! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]) and drops
-//! the decoded rows the filters rule out before they leave the sandbox ([`row_filter`]). Nothing
+//! or a row group of a large Parquet file; Parquet reads only the projected columns and skips
+//! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]). Nothing
 //! outside the root is reachable: names, property paths and symlinks are checked ([`paths`]),
 //! and `root` must lie inside the catalog's grant ([`grant`]). Every byte read is counted and
 //! shown by the `files$stats` system table ([`stats`]). See `docs/connectors/files.md`.
@@ -19,7 +18,6 @@ pub mod layout;
 pub mod parquet_table;
 pub mod paths;
 pub mod pruning;
-pub mod row_filter;
 pub mod rows;
 pub mod split;
 pub mod stats;
@@ -43,7 +41,6 @@ use crate::json_table::JsonReader;
 use crate::layout::{DataFile, Format, TableFiles};
 use crate::parquet_table::{ParquetFile, ParquetReader, has_usable_stats, surviving_row_groups};
 use crate::pruning::prunable;
-use crate::row_filter::RowFilter;
 use crate::split::{ColumnSpec, SplitPayload};
 use crate::stats::{FileCounters, STATS_TABLE};
 
@@ -380,24 +377,14 @@ impl Catalog for FilesCatalog {
                 &projection,
                 limit,
             )?)),
-            Format::Parquet => {
-                // Every filter of the request is a conjunct of the query's WHERE; one this
-                // plugin cannot read is left to the engine.
-                let filters: Vec<Expr> = request
-                    .filters
-                    .iter()
-                    .filter_map(|filter| filter.to_expr().ok())
-                    .collect();
-                FilesReader::Parquet(Box::new(ParquetReader::open(
-                    &file,
-                    counters,
-                    &columns,
-                    &projection,
-                    row_groups,
-                    limit,
-                    RowFilter::new(&filters, &projection),
-                )?))
-            }
+            Format::Parquet => FilesReader::Parquet(Box::new(ParquetReader::open(
+                &file,
+                counters,
+                &columns,
+                &projection,
+                row_groups,
+                limit,
+            )?)),
         })
     }
 }

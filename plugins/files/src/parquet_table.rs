@@ -1,6 +1,5 @@
 //! Parquet files: the table schema from the file schema, splits per file or per row group,
-//! row-group pruning from statistics, and a reader that decodes only the projected columns and
-//! drops the rows the scan's filters rule out.
+//! row-group pruning from statistics, and a reader that decodes only the projected columns.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,7 +19,6 @@ use quarry_sdk::{Column, ConnectorError, DataType, Result, Scalar};
 
 use crate::layout::DataFile;
 use crate::pruning::{ColumnStats, may_match};
-use crate::row_filter::RowFilter;
 use crate::stats::{CountingFile, FileCounters};
 
 /// Rows per decoded batch; the SDK slices further to the host's caps.
@@ -261,8 +259,6 @@ pub struct ParquetReader {
     pending: Option<RecordBatch>,
     remaining: Option<u64>,
     counters: Arc<FileCounters>,
-    /// The scan's filters, applied to each decoded batch.
-    row_filter: Option<RowFilter>,
 }
 
 impl ParquetReader {
@@ -273,7 +269,6 @@ impl ParquetReader {
         projection: &[usize],
         row_groups: Option<Vec<usize>>,
         limit: Option<u64>,
-        row_filter: Option<RowFilter>,
     ) -> Result<ParquetReader> {
         let parquet = ParquetFile::open(file, counters.clone())?;
         let label = parquet.label.clone();
@@ -303,7 +298,6 @@ impl ParquetReader {
                 pending: None,
                 remaining: limit,
                 counters,
-                row_filter: None,
             });
         }
         // Roots to decode, in file order; the decoded batch holds them in that order.
@@ -358,7 +352,6 @@ impl ParquetReader {
             pending: None,
             remaining: limit,
             counters,
-            row_filter,
         })
     }
 
@@ -400,11 +393,11 @@ impl ParquetReader {
             })
             .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(decoded.num_rows()));
-        let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
-        Ok(Some(match &self.row_filter {
-            Some(filter) => filter.apply(batch),
-            None => batch,
-        }))
+        Ok(Some(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &options,
+        )?))
     }
 
     pub fn next_batch(&mut self, max_rows: usize) -> Result<Option<RecordBatch>> {

@@ -81,9 +81,9 @@ pub struct ClusterWorkers {
 impl WorkerResolver for ClusterWorkers {
     fn get_urls(&self) -> Result<Vec<Url>> {
         self.view
-            .execution_addresses()
+            .execution_workers()
             .iter()
-            .map(|address| parse_url(address))
+            .map(|(_, address)| parse_url(address))
             .collect()
     }
 }
@@ -303,7 +303,7 @@ impl QueryPlanner for ClusterPlanner {
                 .await;
         };
         let mut state = state.clone();
-        let workers = self.view.execution_addresses().len();
+        let workers = self.view.execution_workers().len();
         DistributedConfig::from_config_options_mut(state.config_mut().options_mut())?
             .max_tasks_per_stage = workers.max(MIN_SCAN_TASKS);
         self.distributed

@@ -271,7 +271,7 @@ impl TrackedStream {
                     query = id,
                     stage = stage.stage,
                     tasks = stage.tasks,
-                    to = %stage_consumer(stage),
+                    to = %stage.consumer(),
                     workers = %stage.workers.join(","),
                     rows = stage.rows,
                     bytes = stage.bytes,
@@ -280,13 +280,6 @@ impl TrackedStream {
             }
             recent.measured(id, Ok(stages));
         });
-    }
-}
-
-fn stage_consumer(stage: &StageTraffic) -> String {
-    match stage.to {
-        None => "coordinator".to_owned(),
-        Some(n) => format!("stage {n}"),
     }
 }
 

@@ -48,6 +48,13 @@ pub struct StageTraffic {
     pub bytes: u64,
 }
 
+impl StageTraffic {
+    /// Who read its output: `coordinator` or `stage N`.
+    pub fn consumer(&self) -> impl fmt::Display {
+        Consumer(self.to)
+    }
+}
+
 fn consumer_name<S: serde::Serializer>(to: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&Consumer(*to).to_string())
 }
@@ -71,7 +78,7 @@ impl fmt::Display for StageTraffic {
             "stage {} ({} tasks) -> {}: {} rows, {} bytes",
             self.stage,
             self.tasks,
-            Consumer(self.to),
+            self.consumer(),
             self.rows,
             self.bytes
         )

@@ -92,17 +92,8 @@ impl ClusterView {
             .collect()
     }
 
-    /// The execution service addresses of the workers in the view that serve one, by worker
-    /// id: where query stages may run.
-    pub fn execution_addresses(&self) -> Vec<String> {
-        self.read()
-            .values()
-            .filter_map(|w| w.execution_address.clone())
-            .collect()
-    }
-
     /// The workers in the view that serve an execution service: (id, execution address), by
-    /// id.
+    /// id. Where query stages may run.
     pub fn execution_workers(&self) -> Vec<(String, String)> {
         self.read()
             .iter()

@@ -54,7 +54,7 @@ pub fn distributed(
         next: Arc::new(AtomicUsize::new(0)),
     };
     let mut builder = builder
-        .with_distributed_worker_resolver(ClusterWorkers { view: view.clone() })
+        .with_distributed_worker_resolver(ClusterWorkers { view })
         .with_distributed_channel_resolver(ExecutionChannels::new(secret))
         .with_distributed_user_codec(ConnectorScanCodec::new(Arc::new(CoordinatorScans)))
         .with_distributed_desired_task_count_handler(scan_distribution::desired_task_count)
@@ -65,7 +65,6 @@ pub fn distributed(
     match planner {
         Some(distributed) => builder.with_query_planner(Arc::new(ClusterPlanner {
             distributed,
-            view,
             routing,
         })),
         None => builder,
@@ -213,8 +212,7 @@ fn scans_of_stage(
 #[derive(Debug)]
 struct ClusterPlanner {
     distributed: Arc<dyn QueryPlanner + Send + Sync>,
-    view: ClusterView,
-    /// To say, in `EXPLAIN`, where each stage may run.
+    /// The cluster's workers (its view), and to say, in `EXPLAIN`, where each stage may run.
     routing: ScanRouting,
 }
 
@@ -303,7 +301,7 @@ impl QueryPlanner for ClusterPlanner {
                 .await;
         };
         let mut state = state.clone();
-        let workers = self.view.execution_workers().len();
+        let workers = self.routing.view.execution_workers().len();
         DistributedConfig::from_config_options_mut(state.config_mut().options_mut())?
             .max_tasks_per_stage = workers.max(MIN_SCAN_TASKS);
         self.distributed

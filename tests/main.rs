@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod http_connector;
 mod sandbox;
 mod security;
 mod sql;

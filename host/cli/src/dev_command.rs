@@ -31,7 +31,7 @@ use crate::sandbox_config::SandboxSettings;
 /// The catalog `quarry dev` makes sure exists.
 const DEV_CATALOG: &str = "tpch";
 /// The plugins `quarry dev` uploads: the first is required, the others are uploaded when built.
-const BUNDLED_PLUGINS: [&str; 2] = ["tpch", "files"];
+const BUNDLED_PLUGINS: [&str; 3] = ["tpch", "files", "http"];
 /// How long a child gets to say it is listening.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a child gets to stop after SIGTERM before it is killed.
@@ -69,7 +69,7 @@ pub struct DevArgs {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub workers: usize,
 
-    /// Where the plugin components (tpch.wasm, files.wasm) are
+    /// Where the plugin components (tpch.wasm, files.wasm, http.wasm) are
     /// [default: target/plugins under the current directory, else next to the quarry binary]
     #[arg(long, value_name = "DIR")]
     pub plugins_dir: Option<PathBuf>,

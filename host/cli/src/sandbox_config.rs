@@ -71,6 +71,26 @@ pub struct SandboxSettings {
     /// [default: true]
     #[arg(long = "sandbox-pre-initialize", value_name = "BOOL")]
     pub pre_initialize: Option<bool>,
+
+    /// Outbound HTTP of plugins: the longest resolving, connecting and the TLS handshake of
+    /// one request may take [default: 10s]
+    #[arg(long = "sandbox-http-connect-timeout", value_name = "DURATION")]
+    pub http_connect_timeout: Option<DurationValue>,
+
+    /// Outbound HTTP of plugins: the longest wait for a response to start, and between two
+    /// chunks of its body [default: 30s]
+    #[arg(long = "sandbox-http-first-byte-timeout", value_name = "DURATION")]
+    pub http_first_byte_timeout: Option<DurationValue>,
+
+    /// Outbound HTTP of plugins: the longest one request may take, to the last byte of its
+    /// response [default: 60s; never longer than the call timeout]
+    #[arg(long = "sandbox-http-request-timeout", value_name = "DURATION")]
+    pub http_request_timeout: Option<DurationValue>,
+
+    /// Outbound HTTP of plugins: the largest response body; a larger one fails the request
+    /// [default: 64MiB]
+    #[arg(long = "sandbox-http-response-size", value_name = "SIZE")]
+    pub http_response_size: Option<ByteSizeValue>,
 }
 
 impl SandboxSettings {
@@ -87,6 +107,10 @@ impl SandboxSettings {
             slot_wait: env.parse("QUARRY_SANDBOX_SLOT_WAIT")?,
             compile_timeout: env.parse("QUARRY_SANDBOX_COMPILE_TIMEOUT")?,
             pre_initialize: env.parse("QUARRY_SANDBOX_PRE_INITIALIZE")?,
+            http_connect_timeout: env.parse("QUARRY_SANDBOX_HTTP_CONNECT_TIMEOUT")?,
+            http_first_byte_timeout: env.parse("QUARRY_SANDBOX_HTTP_FIRST_BYTE_TIMEOUT")?,
+            http_request_timeout: env.parse("QUARRY_SANDBOX_HTTP_REQUEST_TIMEOUT")?,
+            http_response_size: env.parse("QUARRY_SANDBOX_HTTP_RESPONSE_SIZE")?,
         })
     }
 
@@ -103,6 +127,12 @@ impl SandboxSettings {
             slot_wait: self.slot_wait.or(lower.slot_wait),
             compile_timeout: self.compile_timeout.or(lower.compile_timeout),
             pre_initialize: self.pre_initialize.or(lower.pre_initialize),
+            http_connect_timeout: self.http_connect_timeout.or(lower.http_connect_timeout),
+            http_first_byte_timeout: self
+                .http_first_byte_timeout
+                .or(lower.http_first_byte_timeout),
+            http_request_timeout: self.http_request_timeout.or(lower.http_request_timeout),
+            http_response_size: self.http_response_size.or(lower.http_response_size),
         }
     }
 
@@ -139,6 +169,22 @@ impl SandboxSettings {
             (
                 "--sandbox-pre-initialize",
                 self.pre_initialize.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-http-connect-timeout",
+                self.http_connect_timeout.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-http-first-byte-timeout",
+                self.http_first_byte_timeout.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-http-request-timeout",
+                self.http_request_timeout.map(|v| v.to_string()),
+            ),
+            (
+                "--sandbox-http-response-size",
+                self.http_response_size.map(|v| v.to_string()),
             ),
         ];
         flags
@@ -179,6 +225,19 @@ impl SandboxSettings {
         }
         if let Some(pre_initialize) = self.pre_initialize {
             runtime.pre_initialize = pre_initialize;
+        }
+        let limits = &mut runtime.default_limits;
+        if let Some(DurationValue(timeout)) = self.http_connect_timeout {
+            limits.http_connect_timeout = timeout;
+        }
+        if let Some(DurationValue(timeout)) = self.http_first_byte_timeout {
+            limits.http_first_byte_timeout = timeout;
+        }
+        if let Some(DurationValue(timeout)) = self.http_request_timeout {
+            limits.http_request_timeout = timeout;
+        }
+        if let Some(ByteSizeValue(bytes)) = self.http_response_size {
+            limits.http_response_bytes = bytes;
         }
     }
 
@@ -233,6 +292,42 @@ impl SandboxSettings {
                 key("catalog_instances")
             );
         }
+        for (name, asked, max) in [
+            (
+                "http_connect_timeout",
+                defaults.http_connect_timeout,
+                maxima.http_connect_timeout,
+            ),
+            (
+                "http_first_byte_timeout",
+                defaults.http_first_byte_timeout,
+                maxima.http_first_byte_timeout,
+            ),
+            (
+                "http_request_timeout",
+                defaults.http_request_timeout,
+                maxima.http_request_timeout,
+            ),
+        ] {
+            if asked.is_zero() || asked > max {
+                bail!(
+                    "{}: {} is not between 1ms and {}",
+                    key(name),
+                    time(asked),
+                    time(max)
+                );
+            }
+        }
+        if defaults.http_response_bytes == 0
+            || defaults.http_response_bytes > maxima.http_response_bytes
+        {
+            bail!(
+                "{}: {} is not between 1 byte and {}",
+                key("http_response_size"),
+                size(defaults.http_response_bytes),
+                size(maxima.http_response_bytes)
+            );
+        }
         let stack = u64::try_from(runtime.max_wasm_stack).unwrap_or(u64::MAX);
         if !(STACK_RANGE.0..=STACK_RANGE.1).contains(&stack) {
             bail!(
@@ -285,10 +380,12 @@ mod tests {
         }
         let given = settings(
             "[sandbox]\nmemory = \"96MiB\"\ncall_timeout = \"1500ms\"\nstack = \"1MiB\"\n\
-             max_memory = \"1GiB\"\nmax_call_timeout = \"90s\"\npre_initialize = false\n",
+             max_memory = \"1GiB\"\nmax_call_timeout = \"90s\"\npre_initialize = false\n\
+             http_connect_timeout = \"3s\"\nhttp_request_timeout = \"20s\"\n\
+             http_response_size = \"8MiB\"\n",
         );
         let args = given.to_args();
-        assert_eq!(args.len(), 12, "{args:?}");
+        assert_eq!(args.len(), 18, "{args:?}");
         let parsed = <Flags as clap::Parser>::try_parse_from(
             std::iter::once("quarry".to_owned()).chain(args),
         )
@@ -358,6 +455,13 @@ mod tests {
         assert!(e.contains("sandbox.stack") && e.contains("8MiB"), "{e}");
         let e = error("[sandbox]\nmemory = 0\n");
         assert!(e.contains("sandbox.memory"), "{e}");
+        let e = error("[sandbox]\nhttp_response_size = \"2GiB\"\n");
+        assert!(
+            e.contains("--sandbox-http-response-size") && e.contains("2GiB"),
+            "{e}"
+        );
+        let e = error("[sandbox]\nhttp_request_timeout = \"0s\"\n");
+        assert!(e.contains("QUARRY_SANDBOX_HTTP_REQUEST_TIMEOUT"), "{e}");
 
         let e = ConfigFile::parse("[sandbox]\nmemory = \"512MB\"\n")
             .unwrap_err()

@@ -12,6 +12,8 @@
 //! - [`bindings`]: the one `bindgen!` of the contract, a module per contract version.
 //! - [`sandbox`]: limits and grants (memory, deadline, stack, read-only directories, allowed
 //!   HTTP hosts) and the per-instance store state that enforces them.
+//! - [`outbound_http`]: every request a plugin sends: the allow-list, the host's own name
+//!   resolution and address check (no private addresses by name), timeouts and the response cap.
 //! - [`plugin_log`]: plugin log lines and guest stdout/stderr into `tracing`, rate-limited.
 //! - [`types`]: Rust mirrors of the contract's types, so the rest of the host never sees
 //!   generated bindings.
@@ -42,6 +44,7 @@ pub mod error;
 pub mod instance_pool;
 pub mod instance_slots;
 pub mod metadata_check;
+pub mod outbound_http;
 pub mod plugin_log;
 pub mod pre_initialize;
 pub mod runtime;

@@ -2,23 +2,21 @@
 //!
 //! A connector starts with nothing: no filesystem, no network, no environment, no stdio of the
 //! host (its stdout/stderr go to the log). A catalog may grant read-only directories
-//! (`allowed_paths`) and outbound HTTP to listed origins (`allowed_hosts`), and may raise or
-//! lower its limits within the operator's maxima.
+//! (`allowed_paths`) and outbound HTTP to listed origins (`allowed_hosts`, enforced by
+//! [`crate::outbound_http`]), and may raise or lower its limits within the operator's maxima.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{
-    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::v0_1_0::quarry::connector::logging;
 use crate::error::{ByteSize, Error, Result};
+use crate::outbound_http::{HttpLimits, HttpPolicy};
 use crate::plugin_log::{LogRate, PluginLog};
 
 const MIB: u64 = 1024 * 1024;
@@ -40,6 +38,14 @@ pub struct SandboxLimits {
     pub batch_bytes: u64,
     /// Log lines per instance.
     pub log_rate: LogRate,
+    /// Outbound HTTP: resolving, connecting and the TLS handshake of one request.
+    pub http_connect_timeout: Duration,
+    /// Outbound HTTP: from sending a request to its response head, and between body chunks.
+    pub http_first_byte_timeout: Duration,
+    /// Outbound HTTP: one whole request, to the last byte of its response.
+    pub http_request_timeout: Duration,
+    /// Outbound HTTP: bytes of one response body.
+    pub http_response_bytes: u64,
 }
 
 impl Default for SandboxLimits {
@@ -51,6 +57,10 @@ impl Default for SandboxLimits {
             batch_rows: 8192,
             batch_bytes: 8 * MIB,
             log_rate: LogRate::default(),
+            http_connect_timeout: Duration::from_secs(10),
+            http_first_byte_timeout: Duration::from_secs(30),
+            http_request_timeout: Duration::from_secs(60),
+            http_response_bytes: 64 * MIB,
         }
     }
 }
@@ -69,6 +79,10 @@ impl SandboxLimits {
                 burst: 10_000,
                 per_second: 1_000,
             },
+            http_connect_timeout: Duration::from_secs(60),
+            http_first_byte_timeout: Duration::from_secs(600),
+            http_request_timeout: Duration::from_secs(600),
+            http_response_bytes: 1024 * MIB,
         }
     }
 
@@ -122,7 +136,45 @@ impl SandboxLimits {
                 format!("{:?}", maxima.log_rate),
             ));
         }
+        for (what, asked, max) in [
+            (
+                "http connect timeout",
+                self.http_connect_timeout,
+                maxima.http_connect_timeout,
+            ),
+            (
+                "http first-byte timeout",
+                self.http_first_byte_timeout,
+                maxima.http_first_byte_timeout,
+            ),
+            (
+                "http request timeout",
+                self.http_request_timeout,
+                maxima.http_request_timeout,
+            ),
+        ] {
+            if asked > max {
+                return Err(over(what, format!("{asked:?}"), format!("{max:?}")));
+            }
+        }
+        if self.http_response_bytes > maxima.http_response_bytes {
+            return Err(over(
+                "http response size",
+                ByteSize(self.http_response_bytes).to_string(),
+                ByteSize(maxima.http_response_bytes).to_string(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The outbound HTTP limits, none longer than the call deadline.
+    pub fn http_limits(&self) -> HttpLimits {
+        HttpLimits {
+            connect: self.http_connect_timeout.min(self.call_deadline),
+            first_byte: self.http_first_byte_timeout.min(self.call_deadline),
+            whole_request: self.http_request_timeout.min(self.call_deadline),
+            response_bytes: self.http_response_bytes,
+        }
     }
 }
 
@@ -161,12 +213,6 @@ impl HostPattern {
             host: host.to_ascii_lowercase(),
             port,
         })
-    }
-
-    fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
-        self.scheme.eq_ignore_ascii_case(scheme)
-            && self.host.eq_ignore_ascii_case(host)
-            && self.port == port
     }
 }
 
@@ -280,68 +326,6 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// What a sent request resolves to: the response and the future driving its I/O.
-type SendResult = (
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-);
-
-/// The outbound HTTP policy of one instance: every request is checked against the allow-list
-/// before it is sent; redirects are not followed (a redirect the guest chases is a new
-/// request, checked again).
-#[derive(Debug)]
-pub struct HttpPolicy {
-    allowed: Arc<[HostPattern]>,
-    timeout: Duration,
-    log: PluginLog,
-}
-
-impl WasiHttpHooks for HttpPolicy {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        let uri = request.uri();
-        let scheme = uri.scheme_str().unwrap_or("https").to_owned();
-        let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "http" { 80 } else { 443 });
-        let allowed = self.allowed.iter().any(|p| p.matches(&scheme, &host, port));
-        if !allowed {
-            self.log.log(
-                logging::Level::Warn,
-                &format!("http request to {scheme}://{host}:{port} denied: not in allowed_hosts"),
-            );
-            return Box::new(async {
-                Err::<SendResult, _>(wasmtime_wasi_http::Error::HttpRequestDenied)
-            });
-        }
-        // Bound every phase of the request by the call deadline.
-        let cap = |t: Option<Duration>| Some(t.map_or(self.timeout, |t| t.min(self.timeout)));
-        let options = options.unwrap_or_default();
-        let options = RequestOptions {
-            connect_timeout: cap(options.connect_timeout),
-            first_byte_timeout: cap(options.first_byte_timeout),
-            between_bytes_timeout: cap(options.between_bytes_timeout),
-        };
-        let mut default_hooks: [(); 0] = [];
-        default_hooks.send_request(request, Some(options), fut)
-    }
-}
-
 /// Everything a store holds for one instance.
 pub struct StoreState {
     wasi: WasiCtx,
@@ -384,11 +368,11 @@ impl StoreState {
             wasi: builder.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            http_policy: HttpPolicy {
-                allowed: grants.allowed_hosts.clone().into(),
-                timeout: limits.call_deadline,
-                log: log.clone(),
-            },
+            http_policy: HttpPolicy::new(
+                grants.allowed_hosts.clone().into(),
+                limits.http_limits(),
+                log.clone(),
+            ),
             limiter: Limiter::new(limits.memory_bytes),
             log,
         })

@@ -18,6 +18,7 @@ mod host_call_deadlines;
 mod instance_pool;
 mod instance_slots;
 mod invalid_output;
+mod outbound_http;
 mod pre_initialize;
 mod sandbox_limits;
 mod tpch;

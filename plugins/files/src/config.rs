@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use quarry_sdk::type_syntax::{self, ColumnType};
 use quarry_sdk::{ConfigField, ConfigIssue, Properties};
 
 use crate::paths;
-use crate::type_syntax::{self, ColumnType};
 
 /// Rows sampled (over the first files of a table) to infer CSV and JSON column types.
 pub const DEFAULT_INFER_ROWS: usize = 1000;
@@ -108,15 +108,7 @@ pub struct FilesConfig {
 impl FilesConfig {
     /// Parses every property, collecting every problem.
     pub fn parse(props: &Properties) -> Result<FilesConfig, Vec<ConfigIssue>> {
-        let mut issues = Vec::new();
-        for (key, _) in props.iter() {
-            if !KNOWN.contains(&key) {
-                issues.push(ConfigIssue::field(
-                    key,
-                    format!("unknown property \"{key}\" (known: {})", KNOWN.join(", ")),
-                ));
-            }
-        }
+        let mut issues = props.unknown_keys(&KNOWN);
         let root = match props.get("root") {
             None => {
                 issues.push(ConfigIssue::field("root", "property \"root\" is required"));

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arrow_array::RecordBatch;
+use quarry_sdk::rows::RowAssembler;
+use quarry_sdk::values::{Cell, Inferred, infer_text};
 use quarry_sdk::{Column, ConnectorError, Result};
 
+use crate::bad_rows::{BadRows, RowPosition};
 use crate::config::{CsvOptions, FilesConfig};
 use crate::layout::{DataFile, Format};
-use crate::rows::{BadRows, RowAssembler, RowPosition};
 use crate::stats::{CountingFile, FileCounters};
-use crate::values::{Cell, Inferred, infer_text};
 
 /// Read buffer for text files: large reads keep the number of host calls low.
 const READ_BUFFER: usize = 256 * 1024;

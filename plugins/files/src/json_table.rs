@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arrow_array::RecordBatch;
+use quarry_sdk::rows::RowAssembler;
+use quarry_sdk::values::{Cell, JsonColumns, json_kind};
 use quarry_sdk::{Column, ConnectorError, Result};
 use serde_json::{Map, Value as Json};
 
+use crate::bad_rows::{BadRows, RowPosition};
 use crate::config::FilesConfig;
 use crate::layout::DataFile;
-use crate::rows::{BadRows, RowAssembler, RowPosition};
 use crate::stats::{CountingFile, CountingRead, FileCounters};
-use crate::values::{Cell, Inferred, infer_json};
 
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -63,13 +64,7 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Json>, String> {
         Ok(Json::Object(map)) => Ok(map),
         Ok(other) => Err(format!(
             "expected a json object, found {}",
-            match other {
-                Json::Array(_) => "an array",
-                Json::String(_) => "a string",
-                Json::Number(_) => "a number",
-                Json::Bool(_) => "a boolean",
-                _ => "null",
-            }
+            json_kind(&other)
         )),
         Err(err) => Err(format!("invalid json: {err}")),
     }
@@ -84,8 +79,7 @@ pub fn infer_columns(
     schema: &str,
     table: &str,
 ) -> Result<Vec<Column>> {
-    let mut names: Vec<String> = Vec::new();
-    let mut types: Vec<Inferred> = Vec::new();
+    let mut sample = JsonColumns::new();
     let mut budget = config.infer_rows;
     for file in files {
         if budget == 0 {
@@ -103,24 +97,16 @@ pub fn infer_columns(
                 continue;
             };
             budget -= 1;
-            for (key, value) in &object {
-                let index = names.iter().position(|n| n == key).unwrap_or_else(|| {
-                    names.push(key.clone());
-                    types.push(Inferred::Unknown);
-                    names.len() - 1
-                });
-                types[index] = types[index].merge(infer_json(value));
-            }
+            sample.add(&object);
         }
     }
-    if names.is_empty() {
+    if sample.is_empty() {
         return Err(ConnectorError::not_found(format!(
             "table \"{schema}.{table}\": no columns found (no json objects in the sample)"
         )));
     }
-    Ok(names
-        .into_iter()
-        .zip(types)
+    Ok(sample
+        .into_inferred()
         .map(
             |(name, inferred)| match config.column_override(schema, table, &name) {
                 Some(t) => Column {

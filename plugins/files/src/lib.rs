@@ -3,13 +3,15 @@
 //!
 //! `root/<schema>/<table>.<ext>` and `root/<schema>/<table>/…` are tables ([`layout`]). Column
 //! types come from the Parquet schema, or are inferred from a bounded sample of CSV and JSON
-//! rows and overridable by the `columns` property ([`values`], [`config`]). A split is a file,
+//! rows (with the SDK's `quarry_sdk::values`) and overridable by the `columns` property
+//! ([`config`]). A split is a file,
 //! or a row group of a large Parquet file; Parquet reads only the projected columns and skips
 //! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]). Nothing
 //! outside the root is reachable: names, property paths and symlinks are checked ([`paths`]),
 //! and `root` must lie inside the catalog's grant ([`grant`]). Every byte read is counted and
 //! shown by the `files$stats` system table ([`stats`]). See `docs/connectors/files.md`.
 
+pub mod bad_rows;
 pub mod config;
 pub mod csv_table;
 pub mod grant;
@@ -18,11 +20,8 @@ pub mod layout;
 pub mod parquet_table;
 pub mod paths;
 pub mod pruning;
-pub mod rows;
 pub mod split;
 pub mod stats;
-pub mod type_syntax;
-pub mod values;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,15 +90,7 @@ impl FilesCatalog {
         properties: &Properties,
         granted: Option<&[PathBuf]>,
     ) -> Result<FilesCatalog> {
-        let config = FilesConfig::parse(properties).map_err(|issues| {
-            ConnectorError::invalid_config(
-                issues
-                    .into_iter()
-                    .map(|i| i.message)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let config = FilesConfig::parse(properties).map_err(ConnectorError::from_issues)?;
         Self::with_config(config, granted)
     }
 

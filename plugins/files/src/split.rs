@@ -2,11 +2,12 @@
 //! carries the file (relative to the root, resolved again on open), the row groups to read and
 //! the table's columns as planned, so opening a split never re-infers a schema.
 
+use quarry_sdk::split_json;
+use quarry_sdk::type_syntax::{format_type, parse_type};
 use quarry_sdk::{Column, ConnectorError, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::Format;
-use crate::type_syntax::{format_type, parse_type};
 
 /// What one split reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,14 +58,11 @@ impl ColumnSpec {
 
 impl SplitPayload {
     pub fn encode(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self)
-            .map_err(|e| ConnectorError::internal(format!("files split payload: {e}")))
+        split_json::encode("files", self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| {
-            ConnectorError::invalid_config(format!("invalid files split payload: {e}"))
-        })
+        split_json::decode("files", bytes)
     }
 }
 

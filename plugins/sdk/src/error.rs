@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ConfigIssue;
+
 /// The kind of a [`ConnectorError`]; one case per case of the contract's `connector-error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -66,6 +68,20 @@ impl ConnectorError {
 
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
+    }
+}
+
+impl ConnectorError {
+    /// One `invalid-config` error holding every problem `validate` would list, joined by `; `
+    /// (for `open`, which returns one error).
+    pub fn from_issues(issues: Vec<ConfigIssue>) -> Self {
+        ConnectorError::invalid_config(
+            issues
+                .into_iter()
+                .map(|i| i.message)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     }
 }
 

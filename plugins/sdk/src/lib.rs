@@ -8,19 +8,37 @@
 //!
 //! Everything except the export glue compiles natively too, so connector logic is unit-tested
 //! with plain `cargo test`, without wasm.
+//!
+//! Three optional features carry what several connectors share:
+//!
+//! - `rows`: rows of text or JSON into typed Arrow columns ([`values`], [`rows`]), column type
+//!   inference from a sample, and the textual type syntax of declared columns ([`type_syntax`]).
+//! - `http`: outbound HTTP through the host's allow-listed `wasi:http` ([`http`]), with
+//!   redirects, retries, and errors that say which grant is missing.
+//! - `split-json`: split payloads as the JSON of a serde type ([`split_json`]).
 
 extern crate self as quarry_sdk;
 
 mod connector;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ipc;
 pub mod log;
 mod pacer;
 pub mod predicate;
 mod properties;
+#[cfg(feature = "rows")]
+pub mod rows;
 mod scan;
 mod schema;
 mod spec;
+#[cfg(feature = "split-json")]
+pub mod split_json;
+#[cfg(feature = "rows")]
+pub mod type_syntax;
+#[cfg(feature = "rows")]
+pub mod values;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]

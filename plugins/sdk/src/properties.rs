@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::{ConnectorError, Result};
+use crate::{ConfigIssue, ConnectorError, Result};
 
 /// A catalog's properties (string keys to string values), with `${ENV:...}` references already
 /// resolved by the host.
@@ -68,6 +68,21 @@ impl Properties {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
+    /// One issue per key that is not in `known`, naming the key and the known ones (connectors
+    /// refuse keys they do not understand, which are typos more often than not).
+    pub fn unknown_keys(&self, known: &[&str]) -> Vec<ConfigIssue> {
+        self.values
+            .keys()
+            .filter(|key| !known.contains(&key.as_str()))
+            .map(|key| {
+                ConfigIssue::field(
+                    key,
+                    format!("unknown property \"{key}\" (known: {})", known.join(", ")),
+                )
+            })
+            .collect()
+    }
 }
 
 impl FromIterator<(String, String)> for Properties {
@@ -99,6 +114,19 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("\"nope\"")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_each_an_issue() {
+        let props = Properties::new().with("splits", "4").with("colour", "blue");
+        let issues = props.unknown_keys(&["splits", "scale"]);
+        assert_eq!(
+            issues,
+            vec![ConfigIssue::field(
+                "colour",
+                "unknown property \"colour\" (known: splits, scale)"
+            )]
         );
     }
 }

@@ -1,7 +1,11 @@
 //! Text and JSON values into typed Arrow columns, and type inference from a sample.
 //!
-//! CSV and JSON readers parse a whole row into [`Value`]s first and append it only when every
-//! cell parsed, so a bad row can be skipped without leaving half a row in the builders.
+//! Readers of text and JSON rows (the files connector's CSV and JSON lines, the http
+//! connector's REST responses) parse a whole row into [`Value`]s first and append it only when
+//! every cell parsed ([`crate::rows::RowAssembler`]), so a bad row can be skipped or reported
+//! without leaving half a row in the builders. Column types of such sources are inferred from
+//! a bounded sample: [`infer_text`], [`infer_json`], and [`JsonColumns`] for a sample of JSON
+//! objects.
 
 use std::sync::Arc;
 
@@ -12,10 +16,11 @@ use arrow_array::{
     UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow_cast::parse::{Parser, parse_decimal, string_to_timestamp_nanos};
-use quarry_sdk::{Column, DataType, Result};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
-/// One cell as read from a file.
+use crate::{Column, DataType, Result};
+
+/// One cell as read from a source.
 #[derive(Debug, Clone, Copy)]
 pub enum Cell<'a> {
     Null,
@@ -350,6 +355,61 @@ pub fn infer_json(json: &Json) -> Inferred {
     }
 }
 
+/// What a JSON value is, for messages: "an object", "an array", "a string", ...
+pub fn json_kind(json: &Json) -> &'static str {
+    match json {
+        Json::Object(_) => "an object",
+        Json::Array(_) => "an array",
+        Json::String(_) => "a string",
+        Json::Number(_) => "a number",
+        Json::Bool(_) => "a boolean",
+        Json::Null => "null",
+    }
+}
+
+/// Columns inferred from sampled JSON objects: their keys in order of first appearance, each
+/// typed by merging [`infer_json`] over its values (a key seen only with nulls is text).
+#[derive(Debug, Clone, Default)]
+pub struct JsonColumns {
+    names: Vec<String>,
+    types: Vec<Inferred>,
+}
+
+impl JsonColumns {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one sampled object.
+    pub fn add(&mut self, object: &Map<String, Json>) {
+        for (key, value) in object {
+            let index = self.names.iter().position(|n| n == key).unwrap_or_else(|| {
+                self.names.push(key.clone());
+                self.types.push(Inferred::Unknown);
+                self.names.len() - 1
+            });
+            self.types[index] = self.types[index].merge(infer_json(value));
+        }
+    }
+
+    /// Whether no key was seen.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// `(name, inferred type)` per column, in order of first appearance.
+    pub fn into_inferred(self) -> impl Iterator<Item = (String, Inferred)> {
+        self.names.into_iter().zip(self.types)
+    }
+
+    /// The columns, every one nullable.
+    pub fn into_columns(self) -> Vec<Column> {
+        self.into_inferred()
+            .map(|(name, inferred)| Column::new(&name, inferred.data_type()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,6 +470,47 @@ mod tests {
         assert_eq!(
             parse_cell(&ts, Cell::Text("1970-01-01T00:00:01.5")).unwrap(),
             Value::Micros(1_500_000)
+        );
+    }
+
+    #[test]
+    fn json_columns_keep_first_appearance_order_and_merge_types() {
+        let rows = serde_json::json!([
+            {"id": 1, "name": null, "tags": ["a"]},
+            {"name": "x", "id": 2.5, "at": "2024-01-02"},
+            {"id": 3, "extra": {"k": 1}}
+        ]);
+        let mut sample = JsonColumns::new();
+        assert!(sample.is_empty());
+        for row in rows.as_array().unwrap() {
+            sample.add(row.as_object().unwrap());
+        }
+        let columns = sample.into_columns();
+        let got: Vec<(&str, &DataType)> = columns
+            .iter()
+            .map(|c| (c.name.as_str(), &c.data_type))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("id", &DataType::Float64),
+                ("name", &DataType::Utf8),
+                ("tags", &DataType::Utf8),
+                ("at", &DataType::Date32),
+                ("extra", &DataType::Utf8),
+            ]
+        );
+        assert!(columns.iter().all(|c| c.nullable));
+        assert_eq!(json_kind(&serde_json::json!([1])), "an array");
+    }
+
+    #[test]
+    fn nested_json_reads_as_its_text() {
+        let col = Column::new("c", DataType::Utf8);
+        let nested = serde_json::json!({"id": 10});
+        assert_eq!(
+            parse_cell(&col, Cell::Json(&nested)).unwrap(),
+            Value::Str("{\"id\":10}".to_owned())
         );
     }
 }

@@ -1,7 +1,7 @@
-//! The textual type syntax of the `columns` property and of split payloads: `int64`,
+//! The textual type syntax connectors share for declared columns and split payloads: `int64`,
 //! `decimal(12,2)`, `timestamp(UTC)`, optionally followed by `not null`.
 
-use quarry_sdk::DataType;
+use crate::{Column, DataType};
 
 /// A column type with its nullability, as written in a `columns` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +113,17 @@ pub fn format_type(data_type: &DataType) -> String {
     }
 }
 
+/// The text of a column's type and nullability (`int64 not null`, `utf8`);
+/// [`parse_column_type`] reads it back.
+pub fn format_column_type(column: &Column) -> String {
+    let data_type = format_type(&column.data_type);
+    if column.nullable {
+        data_type
+    } else {
+        format!("{data_type} not null")
+    }
+}
+
 /// Splits `text` at `separator`, except inside parentheses (so `decimal(10,2)` stays whole).
 pub fn split_top_level(text: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
@@ -139,31 +150,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_through_its_text() {
-        let types = [
-            DataType::Boolean,
-            DataType::Int8,
-            DataType::Int16,
-            DataType::Int32,
-            DataType::Int64,
-            DataType::UInt8,
-            DataType::UInt16,
-            DataType::UInt32,
-            DataType::UInt64,
-            DataType::Float32,
-            DataType::Float64,
-            DataType::Decimal128 {
-                precision: 12,
-                scale: 2,
-            },
-            DataType::Utf8,
-            DataType::Binary,
-            DataType::Date32,
-            DataType::TimestampMicros { timezone: None },
-            DataType::TimestampMicros {
-                timezone: Some("UTC".into()),
-            },
-        ];
-        for t in types {
+        for t in crate::schema::tests::all_types() {
             assert_eq!(parse_type(&format_type(&t)).unwrap(), t);
         }
     }
@@ -174,6 +161,15 @@ mod tests {
         assert_eq!(t.data_type, DataType::Int64);
         assert!(!t.nullable);
         assert!(parse_column_type("string").unwrap().nullable);
+        let column = Column::not_null(
+            "a",
+            DataType::Decimal128 {
+                precision: 10,
+                scale: 2,
+            },
+        );
+        let back = parse_column_type(&format_column_type(&column)).unwrap();
+        assert_eq!((back.data_type, back.nullable), (column.data_type, false));
         assert!(parse_type("decimal(40,2)").unwrap_err().contains("1 to 38"));
         assert!(parse_type("varchar2").unwrap_err().contains("unknown type"));
         assert_eq!(

@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod clients;
 mod http_connector;
 mod sandbox;
 mod security;

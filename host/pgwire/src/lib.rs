@@ -12,13 +12,15 @@
 //! the session commands answered here rather than by the engine (`SET`, `SHOW`, `BEGIN`,
 //! `select version()`, …) live in `session_statement.rs` with their state in
 //! `session_settings.rs`; everything else goes to the [`StatementRunner`] (`statement_runner.rs`)
-//! through `statement_execution.rs`. Arrow types map to PostgreSQL types in `pg_type.rs`, result
+//! through `statement_execution.rs`, and `COPY … TO STDOUT` streams its query's rows as
+//! CopyData (`copy_out.rs`). Arrow types map to PostgreSQL types in `pg_type.rs`, result
 //! rows are encoded (text and binary) by `row_encoder.rs`, and `$n` parameters are decoded by
 //! `parameter_decoder.rs`. Errors and their SQLSTATEs are in `statement_error.rs`.
 
 mod cancel_registry;
 mod client_presence;
 mod connection_activity;
+mod copy_out;
 mod extended_query;
 mod parameter_decoder;
 mod pg_authentication;

@@ -5,7 +5,8 @@
 //! `SHOW name` for PostgreSQL settings (`transaction_isolation`, `server_version`, `DateStyle`,
 //! … and anything set in the session) and `SHOW TRANSACTION ISOLATION LEVEL`,
 //! `BEGIN`/`START TRANSACTION`/`COMMIT`/`END`/`ROLLBACK`/`ABORT` (accepted; Quarry is read-only
-//! so there is nothing to commit), `DISCARD ALL`, `DEALLOCATE …`, and `select version()`.
+//! so there is nothing to commit), `SAVEPOINT`, `RELEASE [SAVEPOINT]` and `ROLLBACK TO
+//! [SAVEPOINT]` (accepted alike), `DISCARD ALL`, `DEALLOCATE …`, and `select version()`.
 //! `SET datafusion.…` is recorded for the session once the runner accepts the setting
 //! ([`StatementRunner::check_setting`](crate::StatementRunner::check_setting)); the session's
 //! statements then run with it. `SHOW` of a `datafusion.…` option not set in the session,
@@ -74,7 +75,12 @@ impl SessionStatement {
                 Some(Self::Begin)
             }
             "commit" | "end" => Some(Self::Commit),
+            // Savepoints (psycopg and SQLAlchemy nest transactions with them): accepted, as
+            // there is nothing to roll back to.
+            "rollback" if word(1) == "to" => Some(Self::Ignored("ROLLBACK")),
             "rollback" | "abort" => Some(Self::Rollback),
+            "savepoint" => Some(Self::Ignored("SAVEPOINT")),
+            "release" => Some(Self::Ignored("RELEASE")),
             "discard" => Some(Self::Ignored("DISCARD ALL")),
             "deallocate" => Some(Self::Ignored("DEALLOCATE")),
             "select" => {
@@ -232,5 +238,18 @@ mod tests {
             Some(SessionStatement::Begin)
         );
         assert_eq!(recognize("start_x"), None);
+        assert_eq!(
+            recognize("SAVEPOINT \"_pg3_1\""),
+            Some(SessionStatement::Ignored("SAVEPOINT"))
+        );
+        assert_eq!(
+            recognize("RELEASE SAVEPOINT \"_pg3_1\""),
+            Some(SessionStatement::Ignored("RELEASE"))
+        );
+        assert_eq!(
+            recognize("ROLLBACK TO SAVEPOINT \"_pg3_1\""),
+            Some(SessionStatement::Ignored("ROLLBACK"))
+        );
+        assert_eq!(recognize("ROLLBACK"), Some(SessionStatement::Rollback));
     }
 }

@@ -1,5 +1,6 @@
 //! Runs one statement for a session and turns the result into a pgwire [`Response`]: rows for
-//! queries (streamed, encoded batch by batch), a command tag for statements without rows.
+//! queries (streamed, encoded batch by batch), CopyData for `COPY … TO STDOUT`
+//! ([`CopyOut`]), a command tag for statements without rows.
 //!
 //! Cancellation: the runner's planning future and the row stream both race the session's
 //! cancel signal; on a CancelRequest the stream is dropped (cancelling the query) and the
@@ -23,6 +24,7 @@ use pgwire::messages::data::DataRow;
 
 use crate::cancel_registry::{CancelWatch, SessionCancel};
 use crate::connection_activity::{ConnectionActivity, StatementGuard};
+use crate::copy_out::CopyOut;
 use crate::row_encoder::{RowEncoder, row_description};
 use crate::session_settings::{ENGINE_PREFIX, SessionSettings};
 use crate::session_statement::{SessionOutcome, SessionStatement};
@@ -77,6 +79,8 @@ pub(crate) async fn execute_statement(
         });
     }
 
+    let copy = CopyOut::recognize(sql).transpose()?;
+    let sql = copy.as_ref().map_or(sql, |copy| copy.query.as_str());
     let busy = session.activity.statement();
     let mut watch = session.cancel.watch();
     let statement_session = session.statement_session();
@@ -85,6 +89,9 @@ pub(crate) async fn execute_statement(
         () = watch.cancelled() => return Err(cancelled()),
         stream = runner.run(&statement_session, sql, params) => stream?,
     };
+    if let Some(copy) = copy {
+        return Ok(copy.response(stream, watch, busy));
+    }
     let schema = stream.schema();
     if schema.fields().is_empty() {
         drain(stream, &mut watch).await?;
@@ -134,7 +141,7 @@ fn query_response(
 }
 
 /// The rows of `stream`, ending early (and dropping the stream) on error or cancel.
-fn data_rows(
+pub(crate) fn data_rows(
     stream: SendableRecordBatchStream,
     encoder: RowEncoder,
     watch: CancelWatch,

@@ -23,6 +23,10 @@
 //! - [`catalog_ddl`]: `CREATE`/`ALTER`/`DROP`/`SHOW CATALOG(S)` and friends, parsed.
 //! - [`query_engine`]: [`QueryEngine`], the facade: SQL text in, Arrow batches out.
 //! - [`query_options`]: [`QueryOptions`], one statement's session settings and memory limit.
+//! - [`pg_catalog_setup`]: the `quarry` catalog every session starts in, with `public` and
+//!   `pg_catalog`, and the PostgreSQL functions clients call; [`client_sql_rewrite`]: the
+//!   rewrites clients' catalog queries need; `to_regtype`: the one catalog function clients
+//!   call that the library lacks.
 //! - [`error`]: [`Error`] and [`Result`].
 
 pub mod catalog_ddl;
@@ -30,10 +34,12 @@ pub mod catalog_list;
 mod catalog_metadata;
 mod catalog_provider;
 pub mod catalog_version;
+pub mod client_sql_rewrite;
 pub mod connector_scan_codec;
 pub mod connector_scan_exec;
 pub mod error;
 pub mod filter_pushdown;
+pub mod pg_catalog_setup;
 pub mod query_engine;
 pub mod query_options;
 pub mod scan_distribution;
@@ -42,10 +48,12 @@ mod schema_provider;
 pub mod split_source;
 mod sync_bridge;
 mod table_provider;
+mod to_regtype;
 
 pub use catalog_ddl::CatalogDdl;
 pub use catalog_list::QuarryCatalogs;
 pub use catalog_version::CatalogVersion;
+pub use client_sql_rewrite::rewrite_client_sql;
 pub use connector_scan_codec::{ConnectorScanCodec, ScanSources};
 pub use connector_scan_exec::{ConnectorScanExec, ScanDescription};
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use crate::catalog_ddl::{self, CatalogDdl};
 use crate::catalog_list::QuarryCatalogs;
 use crate::error::{Error, Result};
+use crate::pg_catalog_setup::{self, DEFAULT_SCHEMA, SYSTEM_CATALOG};
 use crate::query_options::QueryOptions;
 
 /// A SQL session over the Quarry catalogs. Cheap to clone.
@@ -60,20 +61,24 @@ impl QueryEngine {
         catalogs: QuarryCatalogs,
         configure: impl FnOnce(SessionStateBuilder) -> SessionStateBuilder,
     ) -> Self {
-        // No default in-memory catalog: every table is `catalog.schema.table` of a Quarry
-        // catalog. `information_schema` works without one.
+        // No DataFusion in-memory catalog: every table is `catalog.schema.table` of a Quarry
+        // catalog. Sessions start in `quarry.public` (PostgreSQL clients' database and schema,
+        // with `pg_catalog`).
         let config = SessionConfig::new()
             .with_information_schema(true)
-            .with_create_default_catalog_and_schema(false);
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema(SYSTEM_CATALOG, DEFAULT_SCHEMA);
         let builder = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs.clone()));
         let state = configure(builder).build();
-        QueryEngine {
-            ctx: SessionContext::new_with_state(state),
-            catalogs,
+        let ctx = SessionContext::new_with_state(state);
+        if let Err(error) = pg_catalog_setup::install(&ctx) {
+            // Queries over the catalogs work without it; PostgreSQL clients' catalog queries fail.
+            tracing::error!(%error, "cannot install pg_catalog");
         }
+        QueryEngine { ctx, catalogs }
     }
 
     /// The catalogs this engine queries.

@@ -1,11 +1,12 @@
 //! [`PgRunner`]: the coordinator's statements for the PostgreSQL wire protocol front end
-//! (`quarry-pgwire`), the same path `POST /v1/statement` takes, catalog DDL included.
+//! (`quarry-pgwire`), the same path `POST /v1/statement` takes, catalog DDL included. Clients'
+//! queries of PostgreSQL's own catalog are rewritten first (`quarry_sql::client_sql_rewrite`).
 
 use arrow_schema::{DataType, SchemaRef};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::scalar::ScalarValue;
 use quarry_pgwire::{StatementError, StatementErrorCode, StatementRunner, StatementSession};
-use quarry_sql::check_session_setting;
+use quarry_sql::{check_session_setting, rewrite_client_sql};
 
 use crate::coordinator::api_error::ApiError;
 use crate::coordinator::sql::statement;
@@ -34,7 +35,8 @@ impl StatementRunner for PgRunner {
     ) -> Result<SendableRecordBatchStream, StatementError> {
         let user = self.principal(&session.user)?;
         let options = self.state.query_options(&session.engine_settings);
-        statement::run(&self.state, &user, &options, sql, params)
+        let sql = rewrite_client_sql(sql);
+        statement::run(&self.state, &user, &options, &sql, params)
             .await
             .map_err(to_statement_error)
     }
@@ -45,7 +47,7 @@ impl StatementRunner for PgRunner {
         sql: &str,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), StatementError> {
         let user = self.principal(&session.user)?;
-        statement::describe(&self.state, &user, sql)
+        statement::describe(&self.state, &user, &rewrite_client_sql(sql))
             .await
             .map_err(to_statement_error)
     }

@@ -156,6 +156,10 @@ async fn bad_names_plugins_bodies_and_grants_are_400() {
             "bad_request",
         ),
         (
+            json!({"name": "quarry", "plugin": reference, "properties": {"behaviour": "normal"}}),
+            "bad_request",
+        ),
+        (
             json!({"name": "kit", "plugin": "nope@1.0.0", "properties": {"behaviour": "normal"}}),
             "unknown_plugin",
         ),
@@ -184,6 +188,7 @@ async fn bad_names_plugins_bodies_and_grants_are_400() {
         assert_eq!(code(&body), expected, "{request}: {body}");
     }
     assert_not_stored(&app, "kit").await;
+    assert_not_stored(&app, "quarry").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

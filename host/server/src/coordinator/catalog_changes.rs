@@ -18,6 +18,12 @@ pub async fn create(
     spec: &CatalogSpec,
 ) -> ApiResult<(Catalog, Vec<ConfigField>)> {
     quarry_store::validation::validate_identifier("catalog name", name)?;
+    if name == quarry_sql::pg_catalog_setup::SYSTEM_CATALOG {
+        return Err(ApiError::BadRequest(format!(
+            "catalog name \"{name}\" is reserved: it is the system catalog every SQL session \
+             starts in (public, pg_catalog)"
+        )));
+    }
     // Cheap early answer; the insert below is what decides under concurrency.
     match state.store().get_catalog(name).await {
         Ok(_) => {

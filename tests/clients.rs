@@ -115,6 +115,7 @@ async fn sqlalchemy_pandas_psycopg_copy_and_psql_through_the_postgres_port() {
         assert_eq!((&t[1], &t[2]), (&b[1], &b[2]), "row {key}");
     }
     assert_eq!(binary[24][1], "UNITED STATES");
+    assert_eq!(copied["binary_empty"], json!([]), "{copied}");
 
     // psql's own catalog commands read the same pg_catalog.
     let port: u16 = port.parse().unwrap();

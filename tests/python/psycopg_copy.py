@@ -32,6 +32,10 @@ def main() -> None:
             with cur.copy(f"COPY ({QUERY}) TO STDOUT (FORMAT binary)") as copy:
                 copy.set_types(["int8", "text", "text"])
                 out["binary"] = [list(row) for row in copy.rows()]
+            # No rows: the signature and the trailer still arrive, in one message.
+            with cur.copy(f"COPY ({QUERY} LIMIT 0) TO STDOUT (FORMAT binary)") as copy:
+                copy.set_types(["int8", "text", "text"])
+                out["binary_empty"] = [list(row) for row in copy.rows()]
     print(json.dumps(out))
 
 

@@ -8,7 +8,7 @@
 //! Values are encoded exactly as rows are ([`RowEncoder`]): text values as in a text DataRow,
 //! then escaped for the format; a binary tuple is a binary DataRow's fields behind a field count.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use datafusion::execution::SendableRecordBatchStream;
@@ -201,27 +201,50 @@ impl CopyOut {
             }
             _ => {}
         }
-        let code = if self.format == CopyFormat::Binary {
-            1
-        } else {
-            0
-        };
-        // One CopyData per row, as PostgreSQL sends them (clients parse a message as a row);
-        // the header goes in front of the first row, or alone when there is none.
-        let start = Arc::new(Mutex::new((!start.is_empty()).then_some(start)));
-        let pending = Arc::clone(&start);
-        let rows = crate::statement_execution::data_rows(stream, encoder, watch).map(move |row| {
-            let mut out = take(&start).unwrap_or_default();
-            self.encode(row?, &mut out);
-            Ok(CopyData::new(out.freeze()))
-        });
-        let header_alone =
-            stream::once(async move { take(&pending).map(|h| Ok(CopyData::new(h.freeze()))) })
-                .filter_map(std::future::ready);
-        let data = rows.chain(header_alone).inspect(move |_| {
-            let _ = &busy;
-        });
-        Response::CopyOut(CopyResponse::new(code, columns, data))
+        let binary = self.format == CopyFormat::Binary;
+        // One CopyData per row, as PostgreSQL sends them (clients parse a message as a row).
+        // The header goes in front of the first row. The last message is a binary copy's
+        // trailer, behind the header when no row came (psycopg reads the signature from the
+        // first message), or a CSV header alone. After an error nothing follows. `busy` lives
+        // in the state, so until the last message is sent.
+        let header = (!start.is_empty()).then_some(start);
+        let rows = crate::statement_execution::data_rows(stream, encoder, watch);
+        // Fused: after the last row it is asked once more, for the ending.
+        let rows = Box::pin(rows.fuse());
+        let data = stream::unfold(
+            (rows, header, binary, self, busy),
+            |(mut rows, mut header, mut trailer, copy, busy)| async move {
+                let message = match rows.next().await {
+                    Some(Ok(row)) => {
+                        let mut out = header.take().unwrap_or_default();
+                        copy.encode(row, &mut out);
+                        Ok(CopyData::new(out.freeze()))
+                    }
+                    Some(Err(error)) => {
+                        (header, trailer) = (None, false);
+                        Err(error)
+                    }
+                    None => {
+                        let mut out = header.take().unwrap_or_default();
+                        if std::mem::take(&mut trailer) {
+                            out.put_i16(-1);
+                        }
+                        if out.is_empty() {
+                            return None;
+                        }
+                        Ok(CopyData::new(out.freeze()))
+                    }
+                };
+                Some((message, (rows, header, trailer, copy, busy)))
+            },
+        );
+        // Made as text so that pgwire does not append a trailer of its own: ours ends the last
+        // message (above).
+        let mut response = CopyResponse::new(0, columns, data);
+        if binary {
+            response.format = 1;
+        }
+        Response::CopyOut(response)
     }
 
     /// One row as a tuple of this format, appended to `out`.
@@ -285,11 +308,6 @@ impl CopyOut {
         }
         out.put_u8(b'"');
     }
-}
-
-/// What `slot` holds, leaving it empty.
-fn take(slot: &Mutex<Option<BytesMut>>) -> Option<BytesMut> {
-    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 /// The values of a DataRow's fields (each a length, -1 for NULL, then the bytes).

@@ -13,22 +13,8 @@ use std::sync::OnceLock;
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use datafusion_pg_catalog::pg_catalog::PG_CATALOG_TABLES;
+use datafusion_pg_catalog::pg_catalog::oid_field::{OID_ALIAS_TYPE_NAMES, kind};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
-
-/// PostgreSQL's oid-alias types, which only catalog queries cast to.
-const OID_ALIAS_TYPES: &[&str] = &[
-    "regclass",
-    "regtype",
-    "regproc",
-    "regprocedure",
-    "regoper",
-    "regoperator",
-    "regnamespace",
-    "regrole",
-    "regconfig",
-    "regdictionary",
-    "regcollation",
-];
 
 /// `sql` as DataFusion should plan it: rewritten when it names PostgreSQL's catalog, otherwise
 /// as it is. A statement the PostgreSQL parser cannot read, or that holds several statements, is
@@ -54,9 +40,11 @@ fn names_pg_catalog(sql: &str) -> bool {
     tokens.iter().any(|token| match token {
         Token::Word(word) if word.quote_style.is_none() => {
             let word = word.value.to_ascii_lowercase();
+            // The oid-alias types (`regclass`, …) but not `oid`, which user tables may name a
+            // column.
             word == "pg_catalog"
                 || PG_CATALOG_TABLES.contains(&word.as_str())
-                || OID_ALIAS_TYPES.contains(&word.as_str())
+                || (word != kind::OID && OID_ALIAS_TYPE_NAMES.contains(&word.as_str()))
         }
         _ => false,
     })

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
-use datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::setup_pg_catalog;
 
@@ -31,6 +30,6 @@ pub(crate) fn install(ctx: &SessionContext) -> Result<()> {
     catalog.register_schema(DEFAULT_SCHEMA, Arc::new(MemorySchemaProvider::new()))?;
     ctx.register_catalog(SYSTEM_CATALOG, Arc::new(catalog));
     setup_pg_catalog(ctx, SYSTEM_CATALOG, EmptyContextProvider).map_err(|e| *e)?;
-    ctx.register_udf(to_regtype_udf(&PgCatalogStaticTables::try_new()?)?);
+    ctx.register_udf(to_regtype_udf());
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! under SQLAlchemy), and `datafusion-pg-catalog` does not provide it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::{Array, ArrayRef, Int32Array, StringArray};
 use arrow_schema::DataType;
@@ -13,9 +13,9 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf}
 use datafusion_pg_catalog::pg_catalog::PgCatalogStaticTables;
 
 /// The function, over the type names and oids of `pg_type`.
-pub(crate) fn to_regtype_udf(tables: &PgCatalogStaticTables) -> Result<ScalarUDF> {
-    let oids = Arc::new(type_oids(tables)?);
-    let function = move |args: &[ColumnarValue]| {
+pub(crate) fn to_regtype_udf() -> ScalarUDF {
+    let function = |args: &[ColumnarValue]| {
+        let oids = type_oids()?;
         let arrays = ColumnarValue::values_to_arrays(args)?;
         let names = as_string_array(&arrays[0])?;
         let found: Int32Array = names
@@ -24,17 +24,28 @@ pub(crate) fn to_regtype_udf(tables: &PgCatalogStaticTables) -> Result<ScalarUDF
             .collect();
         Ok(ColumnarValue::Array(Arc::new(found) as ArrayRef))
     };
-    Ok(create_udf(
+    create_udf(
         "to_regtype",
         vec![DataType::Utf8],
         DataType::Int32,
         Volatility::Stable,
         Arc::new(function),
-    ))
+    )
+}
+
+/// `typname` → `oid` of `pg_type`, the same for every engine: read from the library's static
+/// tables on the first call, not when an engine starts.
+fn type_oids() -> Result<&'static HashMap<String, i32>> {
+    static OIDS: OnceLock<HashMap<String, i32>> = OnceLock::new();
+    if let Some(oids) = OIDS.get() {
+        return Ok(oids);
+    }
+    let oids = read_type_oids(&PgCatalogStaticTables::try_new()?)?;
+    Ok(OIDS.get_or_init(|| oids))
 }
 
 /// `typname` → `oid` of every row of `pg_type`.
-fn type_oids(tables: &PgCatalogStaticTables) -> Result<HashMap<String, i32>> {
+fn read_type_oids(tables: &PgCatalogStaticTables) -> Result<HashMap<String, i32>> {
     let mut oids = HashMap::new();
     for batch in tables.pg_type.data() {
         let column = |name: &str| {
@@ -74,8 +85,7 @@ mod tests {
 
     #[test]
     fn known_types_have_their_oid_and_others_none() {
-        let tables = PgCatalogStaticTables::try_new().unwrap();
-        let oids = type_oids(&tables).unwrap();
+        let oids = type_oids().unwrap();
         assert_eq!(oids.get("int4"), Some(&23));
         assert_eq!(oids.get("text"), Some(&25));
         assert_eq!(oids.get(&normalise("pg_catalog.INT4")), Some(&23));

@@ -1,8 +1,8 @@
 //! End-to-end: the front doors of a real coordinator. psql and HTTP SQL need a user; a reader
 //! queries but changes no catalog; an admin does both; over-long statements and connections
 //! beyond the cap are refused; one session's SET is invisible to another; a live worker's id
-//! cannot be taken over with the cluster secret alone; TLS covers psql, the HTTP API and the
-//! calls between coordinator and worker; slow request headers are cut off; the workers'
+//! cannot be taken over with the cluster secret alone; TLS covers psql, the HTTP API, Flight SQL
+//! (ADBC) and the calls between coordinator and worker; slow request headers are cut off; the workers'
 //! execution service answers only holders of the cluster secret.
 
 use std::io::{BufRead, BufReader, Write};
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::common::cluster::{ADMIN_TOKEN, CLUSTER_SECRET, Cluster};
 use crate::common::psql::{psql, psql_as, psql_command};
+use crate::common::python::python;
 use crate::common::test_certificates;
 
 const READER: &str = "ana";
@@ -284,7 +285,7 @@ async fn a_live_workers_id_cannot_be_taken_over_with_the_cluster_secret() {
 /// certificate (`sslmode=verify-full`), the admin API is served over HTTPS, and the coordinator
 /// and its worker call each other over HTTPS (registration, sync, scans), trusting the CA.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_covers_psql_the_http_api_and_worker_calls() {
+async fn tls_covers_psql_flight_sql_the_http_api_and_worker_calls() {
     let db = TestDb::sqlite();
     let certificates = test_certificates::generate();
     let ca = certificates.ca.display().to_string();
@@ -318,6 +319,15 @@ async fn tls_covers_psql_the_http_api_and_worker_calls() {
         })
         .await;
     assert_eq!(answer, "25\n");
+
+    // ADBC over Flight SQL with TLS, trusting only the test CA; plain gRPC gets nowhere.
+    let flight_port = cluster.flight_sql_port().unwrap().to_string();
+    let flight = python("adbc_tls.py", &[&flight_port, &ca, "admin", ADMIN_TOKEN]);
+    assert_eq!(flight["nations"], 25, "{flight}");
+    assert!(
+        flight["plain"].is_string(),
+        "plain gRPC was answered on the TLS port: {flight}"
+    );
 
     // The HTTPS port does not speak plain HTTP.
     let plain = cluster.url().replace("https://", "http://");

@@ -188,6 +188,8 @@ pub struct Cluster {
     coordinator_env: Vec<(String, String)>,
     /// The PostgreSQL wire protocol port, when the coordinator serves it.
     pg_port: Option<u16>,
+    /// The Flight SQL port, served alongside the PostgreSQL port.
+    flight_sql_port: Option<u16>,
     pub coordinator: Option<Process>,
     pub workers: BTreeMap<String, Process>,
     http: reqwest::Client,
@@ -205,8 +207,8 @@ impl Cluster {
         Cluster::launch(database_url, timings, env, false, None)
     }
 
-    /// A coordinator (with the PostgreSQL port when `pg`, with TLS on both when `tls` is
-    /// given) started with these timings and extra environment variables.
+    /// A coordinator (with the PostgreSQL and Flight SQL ports when `pg`, with TLS on all of
+    /// them when `tls` is given) started with these timings and extra environment variables.
     fn launch(
         database_url: &str,
         timings: Timings,
@@ -234,6 +236,7 @@ impl Cluster {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             pg_port: pg.then(free_port),
+            flight_sql_port: pg.then(free_port),
             coordinator: None,
             workers: BTreeMap::new(),
             http,
@@ -273,7 +276,8 @@ impl Cluster {
         }
     }
 
-    /// Starts a coordinator that also serves the PostgreSQL wire protocol (see [`Self::pg_port`]).
+    /// Starts a coordinator that also serves the PostgreSQL wire protocol and Flight SQL (see
+    /// [`Self::pg_port`], [`Self::flight_sql_port`]).
     pub fn start_with_pg(database_url: &str) -> Cluster {
         Cluster::start_with_pg_and(database_url, &[])
     }
@@ -286,6 +290,11 @@ impl Cluster {
     /// The port psql connects to, when served.
     pub fn pg_port(&self) -> Option<u16> {
         self.pg_port
+    }
+
+    /// The port Flight SQL clients connect to, when served.
+    pub fn flight_sql_port(&self) -> Option<u16> {
+        self.flight_sql_port
     }
 
     pub fn dir(&self) -> &Path {
@@ -323,6 +332,9 @@ impl Cluster {
             .envs(self.coordinator_env.iter().map(|(k, v)| (k, v)));
         if let Some(pg_port) = self.pg_port {
             command.args(["--pg", &format!("127.0.0.1:{pg_port}")]);
+        }
+        if let Some(flight_sql_port) = self.flight_sql_port {
+            command.args(["--flight-sql", &format!("127.0.0.1:{flight_sql_port}")]);
         }
         self.coordinator = Some(Process::spawn("coordinator", command));
     }

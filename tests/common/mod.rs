@@ -5,4 +5,5 @@
 pub mod cli_helpers;
 pub mod cluster;
 pub mod psql;
+pub mod python;
 pub mod test_certificates;

@@ -1,7 +1,8 @@
-//! A throw-away Quarry cluster of real processes on 127.0.0.1 for `quarry-bench sync`: one
-//! `quarry coordinator` (SQLite in a temporary directory) and N `quarry worker`s, each with its
-//! own cache directory, the tokens generated for the run. Its processes are killed when it is
-//! dropped; its directory is deleted unless kept.
+//! A throw-away Quarry cluster of real processes on 127.0.0.1 for the cluster benchmarks: one
+//! `quarry coordinator` (SQLite in a temporary directory; on request also serving PostgreSQL
+//! and Flight SQL) and N `quarry worker`s, each with its own cache directory, the tokens
+//! generated for the run. Its processes are killed when it is dropped; its directory is deleted
+//! unless kept.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +25,14 @@ pub enum SyncMode {
     /// `--no-push`: changes are noticed only by the reconcile, every second (the periodic
     /// WorkerCatalogSyncTask of the design we start from).
     PeriodicOnly,
+}
+
+/// The coordinator's PostgreSQL and Flight SQL ports, for a cluster started with
+/// [`BenchCluster::start_with_client_ports`]. Both log in as user `admin` with the admin token.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientPorts {
+    pub pg: u16,
+    pub flight_sql: u16,
 }
 
 /// One worker of the cluster; `process` is `None` while it is down.
@@ -49,6 +58,8 @@ pub struct BenchCluster {
     quarry: PathBuf,
     dir: tempfile::TempDir,
     cluster_secret: String,
+    admin_token: String,
+    client_ports: Option<ClientPorts>,
     coordinator: QuarryProcess,
     pub workers: Vec<BenchWorker>,
     pub client: CoordinatorClient,
@@ -66,7 +77,7 @@ impl BenchCluster {
         mode: SyncMode,
         keep_dir: bool,
     ) -> anyhow::Result<BenchCluster> {
-        BenchCluster::launch(quarry, label, workers, mode, keep_dir, &[]).await
+        BenchCluster::launch(quarry, label, workers, mode, keep_dir, &[], false).await
     }
 
     /// [`Self::start`] with extra environment variables for every process.
@@ -77,7 +88,17 @@ impl BenchCluster {
         mode: SyncMode,
         env: &[(&str, &str)],
     ) -> anyhow::Result<BenchCluster> {
-        BenchCluster::launch(quarry, label, workers, mode, false, env).await
+        BenchCluster::launch(quarry, label, workers, mode, false, env, false).await
+    }
+
+    /// [`Self::start`] with the coordinator also serving PostgreSQL and Flight SQL on free ports
+    /// ([`Self::client_ports`]).
+    pub async fn start_with_client_ports(
+        quarry: &Path,
+        label: &str,
+        workers: usize,
+    ) -> anyhow::Result<BenchCluster> {
+        BenchCluster::launch(quarry, label, workers, SyncMode::Push, false, &[], true).await
     }
 
     async fn launch(
@@ -87,6 +108,7 @@ impl BenchCluster {
         mode: SyncMode,
         keep_dir: bool,
         env: &[(&str, &str)],
+        serve_clients: bool,
     ) -> anyhow::Result<BenchCluster> {
         let mut dir = tempfile::Builder::new()
             .prefix(&format!("quarry-bench-{label}-"))
@@ -107,7 +129,8 @@ impl BenchCluster {
             SyncMode::Push => "10s",
             SyncMode::PeriodicOnly => "1s",
         };
-        let port = free_port()?;
+        let [port, pg, flight_sql] = free_ports()?;
+        let client_ports = serve_clients.then_some(ClientPorts { pg, flight_sql });
         let mut command = Command::new(quarry);
         command
             .arg("coordinator")
@@ -128,6 +151,11 @@ impl BenchCluster {
         if mode == SyncMode::PeriodicOnly {
             command.arg("--no-push");
         }
+        if let Some(ports) = client_ports {
+            command
+                .args(["--pg", &format!("127.0.0.1:{}", ports.pg)])
+                .args(["--flight-sql", &format!("127.0.0.1:{}", ports.flight_sql)]);
+        }
         scrub_env(&mut command);
         command.envs(env.iter().copied());
         command
@@ -146,6 +174,8 @@ impl BenchCluster {
         let mut cluster = BenchCluster {
             quarry: quarry.to_owned(),
             cluster_secret,
+            admin_token,
+            client_ports,
             coordinator,
             workers: Vec::new(),
             client,
@@ -172,6 +202,19 @@ impl BenchCluster {
             cluster.wait_worker_ready(index, START_TIMEOUT).await?;
         }
         Ok(cluster)
+    }
+
+    /// The admin token the cluster was started with.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The coordinator's PostgreSQL and Flight SQL ports, if it was started with them.
+    pub fn client_ports(&self) -> anyhow::Result<ClientPorts> {
+        self.client_ports.context(
+            "the cluster serves no PostgreSQL or Flight SQL port (start it with \
+             BenchCluster::start_with_client_ports)",
+        )
     }
 
     /// Starts worker `index` (again, after a kill: same id, same cache directory).
@@ -319,6 +362,8 @@ fn scrub_env(command: &mut Command) {
         "QUARRY_DEV_MODE",
         "QUARRY_DATABASE_URL",
         "QUARRY_HTTP_ADDR",
+        "QUARRY_PG_ADDR",
+        "QUARRY_FLIGHT_SQL_ADDR",
         "QUARRY_ADMIN_TOKEN",
         "QUARRY_CLUSTER_SECRET",
     ] {
@@ -326,11 +371,18 @@ fn scrub_env(command: &mut Command) {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (the coordinator's listening line tells the
-/// address it really bound).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
+/// `N` distinct ports that were free a moment ago on 127.0.0.1, all held at once so none repeats
+/// (the coordinator prints its PostgreSQL and Flight SQL lines before its listening line, so
+/// once that line is read every port is bound).
+fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 /// Something different per run, for tokens (the cluster only listens on 127.0.0.1 and lives

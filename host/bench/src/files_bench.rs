@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::bench_cluster::{BenchCluster, SyncMode};
 use crate::bench_flags;
 use crate::sql_bench::{QUERIES, TABLES, median_min};
-use crate::sync_bench::{plugin_path, quarry_binary};
+use crate::sync_bench::{plugin_path, quarry_binary, read_component};
 
 pub const HELP: &str = "\
 quarry-bench files [FLAGS]
@@ -93,12 +93,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
     let plugin = plugin_path(o.plugin.as_ref(), "files");
-    let component = std::fs::read(&plugin).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask build-plugins` first)",
-            plugin.display()
-        )
-    })?;
+    let component = read_component(&plugin)?;
     let scale = bench_flags::tpch_scale(&o.schema)?;
     let temporary = tempfile::tempdir()?;
     let root = match &o.data {

@@ -19,7 +19,7 @@ use crate::bench_flags;
 use crate::coordinator_client::CoordinatorClient;
 use crate::latency_summary::{LatencySummary, fmt_duration};
 use crate::resident_memory::resident_bytes;
-use crate::sync_bench::{plugin_path, quarry_binary};
+use crate::sync_bench::{plugin_path, quarry_binary, read_component};
 
 pub const HELP: &str = "\
 quarry-bench load [FLAGS]
@@ -116,15 +116,7 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         "tpch",
     );
     let testkit_path = tpch_path.with_file_name("testkit.wasm");
-    let read = |path: &PathBuf| {
-        std::fs::read(path).with_context(|| {
-            format!(
-                "reading {} (run `cargo xtask build-plugins` first)",
-                path.display()
-            )
-        })
-    };
-    let (tpch, testkit) = (read(&tpch_path)?, read(&testkit_path)?);
+    let (tpch, testkit) = (read_component(&tpch_path)?, read_component(&testkit_path)?);
     println!(
         "quarry-bench load: {}; clients {:?}; {} s per phase; hostile catalog: testkit {}; \
          call timeout {}",

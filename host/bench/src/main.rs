@@ -10,11 +10,15 @@
 //!   DataFusion in process over the native generator, and the bytes moved ([`sql_bench`]).
 //! - `quarry-bench files`: the same queries through the files connector over Parquet, against
 //!   DuckDB and DataFusion from PyPI reading the same files ([`files_bench`]).
+//! - `quarry-bench clients`: `lineitem` fetched into a Python client through the PostgreSQL port
+//!   (psycopg text and binary, COPY binary) and through Flight SQL: rows/s of each
+//!   ([`clients_bench`]).
 //!
 //! Figures and how to run each go to docs/benchmarks.md.
 
 mod bench_cluster;
 mod bench_flags;
+mod clients_bench;
 mod coordinator_client;
 mod files_bench;
 mod interruptible;
@@ -41,6 +45,7 @@ USAGE:
     quarry-bench sync [FLAGS]
     quarry-bench sql [FLAGS]
     quarry-bench files [FLAGS]
+    quarry-bench clients [FLAGS]
     quarry-bench help
 
 ";
@@ -53,14 +58,16 @@ fn main() -> ExitCode {
         Some("sync") => sync_bench::run(args),
         Some("sql") => sql_bench::run(args),
         Some("files") => files_bench::run(args),
+        Some("clients") => clients_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
             print!(
-                "{HELP}{}\n{}\n{}\n{}\n{}",
+                "{HELP}{}\n{}\n{}\n{}\n{}\n{}",
                 runtime_bench::HELP,
                 load_bench::HELP,
                 sync_bench::HELP,
                 sql_bench::HELP,
-                files_bench::HELP
+                files_bench::HELP,
+                clients_bench::HELP
             );
             return ExitCode::SUCCESS;
         }

@@ -25,6 +25,7 @@ use tpchgen_arrow::LineItemArrow;
 
 use crate::bench_flags;
 use crate::resident_memory::resident_bytes;
+use crate::sync_bench::read_component;
 
 pub const HELP: &str = "\
 quarry-bench runtime [FLAGS]
@@ -76,12 +77,7 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> anyhow::Result<Optio
 /// Runs the runtime benchmark with the flags that follow `quarry-bench runtime`.
 pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     let o = parse_options(args)?;
-    let bytes = std::fs::read(&o.plugin).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask build-plugins` first)",
-            o.plugin.display()
-        )
-    })?;
+    let bytes = read_component(&o.plugin)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

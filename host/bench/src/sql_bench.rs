@@ -32,7 +32,7 @@ use tpchgen_arrow::{
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
 use crate::bench_flags;
-use crate::sync_bench::{plugin_path, quarry_binary};
+use crate::sync_bench::{plugin_path, quarry_binary, read_component};
 
 pub const HELP: &str = "\
 quarry-bench sql [FLAGS]
@@ -135,12 +135,7 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
     let plugin = plugin_path(o.plugin.as_ref(), "tpch");
     let scale = bench_flags::tpch_scale(&o.schema)?;
-    let tpch = std::fs::read(&plugin).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask build-plugins` first)",
-            plugin.display()
-        )
-    })?;
+    let tpch = read_component(&plugin)?;
     println!(
         "quarry-bench sql: {}; tpch.{} through {} workers against native DataFusion; {} rounds",
         quarry.display(),
@@ -150,16 +145,7 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
     );
     let native = native_context(scale, o.splits, &o.schema)?;
     let mut cluster = BenchCluster::start(&quarry, "sql", o.workers, SyncMode::Push, false).await?;
-    let uploaded = cluster.client.upload_plugin(tpch).await?;
-    cluster
-        .client
-        .create_catalog_with(
-            "tpch",
-            &uploaded.reference(),
-            &[("splits", &o.splits.to_string())],
-        )
-        .await?;
-    wait_queryable(&cluster, &o.schema).await?;
+    create_tpch_catalog(&cluster, tpch, o.splits, &o.schema).await?;
 
     let mut figures = Vec::new();
     for (name, text) in QUERIES {
@@ -214,6 +200,40 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         println!("{figure}");
     }
     Ok(())
+}
+
+/// Uploads the tpch component, creates catalog `tpch` of it with `splits` splits per table, and
+/// waits until every worker has it loaded and `tpch.<schema>` answers through the cluster.
+pub(crate) async fn create_tpch_catalog(
+    cluster: &BenchCluster,
+    tpch: Vec<u8>,
+    splits: usize,
+    schema: &str,
+) -> anyhow::Result<()> {
+    let uploaded = cluster.client.upload_plugin(tpch).await?;
+    cluster
+        .client
+        .create_catalog_with(
+            "tpch",
+            &uploaded.reference(),
+            &[("splits", &splits.to_string())],
+        )
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = cluster.client.catalog("tpch").await?;
+        if status.loaded_on(cluster.workers.len()) {
+            break;
+        }
+        if status.status == "failed" {
+            bail!("catalog tpch failed: {}", status.errors());
+        }
+        if Instant::now() > deadline {
+            bail!("catalog tpch is not loaded on every worker after 120 s: {status:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_queryable(cluster, schema).await
 }
 
 /// Waits until `SELECT count(*) FROM tpch.<schema>.region` answers through the cluster.

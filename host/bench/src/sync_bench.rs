@@ -138,6 +138,16 @@ pub(crate) fn quarry_binary(quarry: Option<&PathBuf>) -> anyhow::Result<PathBuf>
 
 /// The tpch component: `--plugin`, else `target/plugins/tpch.wasm` (next to the `release`
 /// directory this executable is in, else in this source tree).
+/// The bytes of the component at `path`, or an error that says how to build the plugins.
+pub(crate) fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| {
+        format!(
+            "reading {} (run `cargo xtask build-plugins` first)",
+            path.display()
+        )
+    })
+}
+
 pub(crate) fn plugin_path(plugin: Option<&PathBuf>, name: &str) -> PathBuf {
     if let Some(path) = plugin {
         return path.clone();
@@ -154,12 +164,7 @@ pub(crate) fn plugin_path(plugin: Option<&PathBuf>, name: &str) -> PathBuf {
 async fn measure(o: &Options) -> anyhow::Result<()> {
     let quarry = quarry_binary(o.quarry.as_ref())?;
     let plugin = plugin_path(o.plugin.as_ref(), "tpch");
-    let tpch = std::fs::read(&plugin).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask build-plugins` first)",
-            plugin.display()
-        )
-    })?;
+    let tpch = read_component(&plugin)?;
     println!(
         "quarry-bench sync: {}; plugin {} ({} bytes); {} workers per cluster",
         quarry.display(),

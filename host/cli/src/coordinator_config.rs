@@ -37,6 +37,11 @@ pub struct CoordinatorSettings {
     #[arg(long = "pg", value_name = "ADDR")]
     pub pg_addr: Option<SocketAddr>,
 
+    /// Address the Arrow Flight SQL endpoint listens on, for ADBC and other Arrow-native
+    /// clients (port 0 picks a free one) [default: not served]
+    #[arg(long = "flight-sql", value_name = "ADDR")]
+    pub flight_sql_addr: Option<SocketAddr>,
+
     /// Catalog database: sqlite://PATH or postgres://USER@HOST/DB
     /// [default: sqlite://DATA_DIR/quarry.db]
     #[arg(long = "database", value_name = "URL")]
@@ -148,6 +153,7 @@ impl CoordinatorSettings {
         Ok(CoordinatorSettings {
             http_addr: env.parse("QUARRY_HTTP_ADDR")?,
             pg_addr: env.parse("QUARRY_PG_ADDR")?,
+            flight_sql_addr: env.parse("QUARRY_FLIGHT_SQL_ADDR")?,
             database_url: env.string("QUARRY_DATABASE_URL"),
             data_dir: env.string("QUARRY_DATA_DIR").map(PathBuf::from),
             admin_token: env.string("QUARRY_ADMIN_TOKEN"),
@@ -180,6 +186,7 @@ impl CoordinatorSettings {
         CoordinatorSettings {
             http_addr: self.http_addr.or(lower.http_addr),
             pg_addr: self.pg_addr.or(lower.pg_addr),
+            flight_sql_addr: self.flight_sql_addr.or(lower.flight_sql_addr),
             database_url: self.database_url.or(lower.database_url),
             data_dir: self.data_dir.or(lower.data_dir),
             admin_token: self.admin_token.or(lower.admin_token),
@@ -242,6 +249,7 @@ impl CoordinatorSettings {
             config.http_addr = addr;
         }
         config.pg_addr = self.pg_addr;
+        config.flight_sql_addr = self.flight_sql_addr;
         config.admin_token = self.admin_token.or(config.admin_token);
         config.cluster_secret = self.cluster_secret.or(config.cluster_secret);
         if let Some(dev_mode) = self.dev_mode {

@@ -40,6 +40,8 @@ const STOP_GRACE: Duration = Duration::from_secs(15);
 const DEV_LOG_FILTER: &str = "info,tower_http=warn";
 /// The PostgreSQL wire protocol port when none is given.
 const DEFAULT_PG_PORT: u16 = 5433;
+/// Where the dev cluster's Flight SQL endpoint listens by default.
+const DEFAULT_FLIGHT_SQL_PORT: u16 = 8815;
 
 /// What `quarry dev` prefixes its own lines with.
 const SAY: &str = "quarry dev: ";
@@ -59,6 +61,11 @@ pub struct DevArgs {
     /// [default: 127.0.0.1:5433; port 0 when --http has port 0]
     #[arg(long = "pg", value_name = "ADDR")]
     pub pg: Option<SocketAddr>,
+
+    /// The address Arrow Flight SQL clients (ADBC, polars) connect to
+    /// [default: 127.0.0.1:8815; port 0 when --http has port 0]
+    #[arg(long = "flight-sql", value_name = "ADDR")]
+    pub flight_sql: Option<SocketAddr>,
 
     /// A worker's HTTP address, once per worker; one address with port 0 serves for all
     /// [default: 127.0.0.1:8081, 127.0.0.1:8082, …; port 0 when --http has port 0]
@@ -89,6 +96,8 @@ struct Running {
     coordinator_url: String,
     /// Where psql connects.
     postgres: Option<String>,
+    /// Where Flight SQL clients connect.
+    flight_sql: Option<String>,
     workers: Vec<(String, String)>,
 }
 
@@ -115,14 +124,12 @@ pub async fn run(args: DevArgs, global: &GlobalArgs, env: &Environment) -> Resul
         log_args: log_args(global, env),
         sandbox_args: args.sandbox.to_args(),
         coordinator_addr: args.http,
-        pg_addr: args.pg.unwrap_or_else(|| {
-            let port = if args.http.port() == 0 {
-                0
-            } else {
-                DEFAULT_PG_PORT
-            };
-            SocketAddr::new(args.http.ip(), port)
-        }),
+        pg_addr: args
+            .pg
+            .unwrap_or_else(|| beside_http(args.http, DEFAULT_PG_PORT)),
+        flight_sql_addr: args
+            .flight_sql
+            .unwrap_or_else(|| beside_http(args.http, DEFAULT_FLIGHT_SQL_PORT)),
         worker_addrs,
         plugins,
         ready_timeout: args.ready_timeout.0,
@@ -164,6 +171,7 @@ struct Setup {
     sandbox_args: Vec<String>,
     coordinator_addr: SocketAddr,
     pg_addr: SocketAddr,
+    flight_sql_addr: SocketAddr,
     worker_addrs: Vec<SocketAddr>,
     plugins: Vec<PathBuf>,
     ready_timeout: Duration,
@@ -198,6 +206,8 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
         .arg(setup.coordinator_addr.to_string())
         .arg("--pg")
         .arg(setup.pg_addr.to_string())
+        .arg("--flight-sql")
+        .arg(setup.flight_sql_addr.to_string())
         .arg("--data-dir")
         .arg(&setup.data_dir)
         .args(["--database", &database]);
@@ -213,6 +223,10 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
     let postgres = children
         .last()
         .and_then(|c| c.postgres_addr())
+        .map(str::to_owned);
+    let flight_sql = children
+        .last()
+        .and_then(|c| c.flight_sql_addr())
         .map(str::to_owned);
 
     for (index, addr) in setup.worker_addrs.iter().enumerate() {
@@ -285,6 +299,7 @@ async fn bring_up(children: &mut Vec<DevChild>, setup: &Setup) -> Result<Running
     Ok(Running {
         coordinator_url,
         postgres,
+        flight_sql,
         workers,
     })
 }
@@ -362,6 +377,18 @@ fn ready_text(running: &Running, setup: &Setup) -> String {
             "  {password}psql -h {host} -p {port} -U {user} -c \"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\""
         );
     }
+    if let Some(flight_sql) = &running.flight_sql {
+        // ADBC's Flight SQL driver, from Python (docs/clients.md has more).
+        let credentials = if setup.token.is_some() {
+            ", db_kwargs={\"username\": \"admin\", \"password\": os.environ[\"QUARRY_ADMIN_TOKEN\"]}"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "  python3 -c 'import os, adbc_driver_flightsql.dbapi as f; c = f.connect(\"grpc://{flight_sql}\"{credentials}, autocommit=True).cursor(); c.execute(\"SELECT count(*) FROM {DEV_CATALOG}.tiny.lineitem\"); print(c.fetch_arrow_table())'"
+        );
+    }
     let _ = writeln!(
         text,
         "  curl -sS{auth} {url}/v1/statement -H 'content-type: application/json' \\\n       \
@@ -401,6 +428,12 @@ fn log_args(global: &GlobalArgs, env: &Environment) -> Vec<String> {
 
 /// The workers' addresses: as given, one port-0 address for all, or consecutive ports after
 /// the coordinator's.
+/// `port` on the coordinator's host, or port 0 when the coordinator's HTTP port is 0 (tests
+/// and parallel clusters pick free ports).
+fn beside_http(http: SocketAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(http.ip(), if http.port() == 0 { 0 } else { port })
+}
+
 fn worker_addresses(args: &DevArgs) -> Result<Vec<SocketAddr>> {
     if args.workers == 0 {
         bail!("--workers must be at least 1");
@@ -477,6 +510,7 @@ mod tests {
             data_dir: PathBuf::from(".quarry/dev"),
             http: http.parse().unwrap(),
             pg: None,
+            flight_sql: None,
             worker_http: worker_http.iter().map(|a| a.parse().unwrap()).collect(),
             workers,
             plugins_dir: None,

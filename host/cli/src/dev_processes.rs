@@ -21,6 +21,8 @@ pub struct DevChild {
     relays: Vec<JoinHandle<()>>,
     /// The PostgreSQL wire protocol address the child announced before it was listening.
     postgres: Option<String>,
+    /// The Flight SQL address it announced.
+    flight_sql: Option<String>,
 }
 
 impl DevChild {
@@ -58,6 +60,7 @@ impl DevChild {
             stdout_lines: Some(lines_rx),
             relays,
             postgres: None,
+            flight_sql: None,
         })
     }
 
@@ -68,6 +71,11 @@ impl DevChild {
     /// The `postgres on ADDR` address the child printed during start-up, if any.
     pub fn postgres_addr(&self) -> Option<&str> {
         self.postgres.as_deref()
+    }
+
+    /// The `flight sql on ADDR` address the child printed during start-up, if any.
+    pub fn flight_sql_addr(&self) -> Option<&str> {
+        self.flight_sql.as_deref()
     }
 
     /// Waits for the child's `<prefix> … listening on URL` line and answers the URL. The child
@@ -82,8 +90,11 @@ impl DevChild {
                 if let Some(url) = listening_url(&line, prefix) {
                     return Some(url);
                 }
-                if let Some(addr) = postgres_addr(&line, prefix) {
+                if let Some(addr) = announced_addr(&line, prefix, "postgres") {
                     self.postgres = Some(addr);
+                }
+                if let Some(addr) = announced_addr(&line, prefix, "flight sql") {
+                    self.flight_sql = Some(addr);
                 }
             }
             None
@@ -178,10 +189,10 @@ pub fn listening_url(line: &str, prefix: &str) -> Option<String> {
     after.split_whitespace().next().map(str::to_owned)
 }
 
-/// The address in a `<prefix> postgres on ADDR` line.
-pub fn postgres_addr(line: &str, prefix: &str) -> Option<String> {
+/// The address in a `<prefix> <service> on ADDR` line (`postgres`, `flight sql`).
+pub fn announced_addr(line: &str, prefix: &str, service: &str) -> Option<String> {
     let rest = line.trim().strip_prefix(prefix)?;
-    let (_, after) = rest.split_once("postgres on ")?;
+    let (_, after) = rest.split_once(&format!(" {service} on "))?;
     after.split_whitespace().next().map(str::to_owned)
 }
 
@@ -190,19 +201,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_postgres_line() {
+    fn reads_the_postgres_and_flight_sql_lines() {
         assert_eq!(
-            postgres_addr(
+            announced_addr(
                 "quarry coordinator postgres on 127.0.0.1:5433",
-                "quarry coordinator"
+                "quarry coordinator",
+                "postgres"
             )
             .as_deref(),
             Some("127.0.0.1:5433")
         );
         assert_eq!(
-            postgres_addr(
+            announced_addr(
+                "quarry coordinator flight sql on 127.0.0.1:8815",
+                "quarry coordinator",
+                "flight sql"
+            )
+            .as_deref(),
+            Some("127.0.0.1:8815")
+        );
+        assert_eq!(
+            announced_addr(
                 "quarry coordinator listening on http://x",
-                "quarry coordinator"
+                "quarry coordinator",
+                "postgres"
             ),
             None
         );

@@ -13,7 +13,9 @@
 //! `select version()`, …) live in `session_statement.rs` with their state in
 //! `session_settings.rs`; everything else goes to the [`StatementRunner`] (`statement_runner.rs`)
 //! through `statement_execution.rs`, and `COPY … TO STDOUT` streams its query's rows as
-//! CopyData (`copy_out.rs`). Arrow types map to PostgreSQL types in `pg_type.rs`, result
+//! CopyData (`copy_out.rs`). Server-side cursors (`DECLARE`, `FETCH`, `MOVE`, `CLOSE`, read by
+//! `cursor_statement.rs`) keep their query's running stream in the session
+//! (`session_cursors.rs`). Arrow types map to PostgreSQL types in `pg_type.rs`, result
 //! rows are encoded (text and binary) by `row_encoder.rs`, and `$n` parameters are decoded by
 //! `parameter_decoder.rs`. Errors and their SQLSTATEs are in `statement_error.rs`.
 
@@ -21,6 +23,7 @@ mod cancel_registry;
 mod client_presence;
 mod connection_activity;
 mod copy_out;
+mod cursor_statement;
 mod extended_query;
 mod parameter_decoder;
 mod pg_authentication;
@@ -32,6 +35,7 @@ mod query_parser;
 mod row_encoder;
 mod scram_verifier;
 mod serve;
+mod session_cursors;
 mod session_settings;
 mod session_startup;
 mod session_statement;

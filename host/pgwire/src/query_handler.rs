@@ -9,6 +9,7 @@ use crate::StatementRunner;
 use crate::cancel_registry::SessionCancel;
 use crate::connection_activity::ConnectionActivity;
 use crate::query_parser::PreparedStatementParser;
+use crate::session_cursors::SessionCursors;
 use crate::session_settings::SessionSettings;
 use crate::session_startup::SessionUser;
 use crate::statement_execution::SessionState;
@@ -31,6 +32,7 @@ impl QueryHandler {
                 .map(|cancel| (*cancel).clone())
                 .unwrap_or_else(|| Arc::new(SessionCancel::new())),
             settings: extensions.get_or_insert_with(SessionSettings::default),
+            cursors: extensions.get_or_insert_with(SessionCursors::default),
             activity: self.activity.clone(),
         }
     }

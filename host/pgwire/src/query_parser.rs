@@ -1,9 +1,11 @@
 //! Parse and Describe for the extended query protocol: a prepared statement remembers its SQL,
-//! result schema and parameter types, which the runner reports at Parse time.
+//! result schema and parameter types, which the runner reports at Parse time. Cursor
+//! statements are described here: `DECLARE` by its query's parameters, `FETCH` by its cursor's
+//! columns.
 
 use std::sync::Arc;
 
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use async_trait::async_trait;
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
@@ -13,9 +15,11 @@ use pgwire::error::PgWireResult;
 
 use crate::StatementRunner;
 use crate::StatementSession;
+use crate::cursor_statement::CursorStatement;
 use crate::pg_type::PgKind;
 use crate::query_handler::session_user;
 use crate::row_encoder::row_description;
+use crate::session_cursors::SessionCursors;
 use crate::session_settings::SessionSettings;
 use crate::session_statement::SessionStatement;
 
@@ -56,17 +60,44 @@ impl QueryParser for PreparedStatementParser {
         let settings = client
             .session_extensions()
             .get_or_insert_with(SessionSettings::default);
-        let (schema, parameter_types) = match SessionStatement::recognize(sql, &settings) {
-            Some(statement) => (statement.schema(), Vec::new()),
-            None => self
+        let session = StatementSession {
+            user: session_user(client),
+            engine_settings: settings.engine_settings(),
+        };
+        let cursor_statement = CursorStatement::recognize(sql)
+            .transpose()
+            .map_err(|error| error.into_pgwire())?;
+        let (schema, parameter_types) = match (
+            SessionStatement::recognize(sql, &settings),
+            cursor_statement,
+        ) {
+            (Some(statement), _) => (statement.schema(), Vec::new()),
+            (None, Some(CursorStatement::Declare(declaration))) => {
+                let (_, parameter_types) = self
+                    .runner
+                    .describe(&session, &declaration.query)
+                    .await
+                    .map_err(|error| error.into_pgwire())?;
+                (Arc::new(Schema::empty()), parameter_types)
+            }
+            (
+                None,
+                Some(CursorStatement::Fetch {
+                    cursor,
+                    move_only: false,
+                    ..
+                }),
+            ) => {
+                let cursors = client
+                    .session_extensions()
+                    .get_or_insert_with(SessionCursors::default);
+                let cursor = cursors.get(&cursor).map_err(|error| error.into_pgwire())?;
+                (cursor.schema.clone(), Vec::new())
+            }
+            (None, Some(_)) => (Arc::new(Schema::empty()), Vec::new()),
+            (None, None) => self
                 .runner
-                .describe(
-                    &StatementSession {
-                        user: session_user(client),
-                        engine_settings: settings.engine_settings(),
-                    },
-                    sql,
-                )
+                .describe(&session, sql)
                 .await
                 .map_err(|error| error.into_pgwire())?,
         };

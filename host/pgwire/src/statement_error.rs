@@ -26,6 +26,10 @@ pub enum StatementErrorCode {
     PermissionDenied,
     /// The statement is over a size limit (`54000`).
     LimitExceeded,
+    /// No open cursor has the name (`34000`).
+    UnknownCursor,
+    /// A cursor of that name is already open (`42P03`).
+    DuplicateCursor,
     /// Anything else (`XX000`).
     Internal,
 }
@@ -44,6 +48,8 @@ impl StatementErrorCode {
             Self::Cancelled => "57014",
             Self::PermissionDenied => "42501",
             Self::LimitExceeded => "54000",
+            Self::UnknownCursor => "34000",
+            Self::DuplicateCursor => "42P03",
             Self::Internal => "XX000",
         }
     }

@@ -1,6 +1,7 @@
 //! Runs one statement for a session and turns the result into a pgwire [`Response`]: rows for
 //! queries (streamed, encoded batch by batch), CopyData for `COPY … TO STDOUT`
-//! ([`CopyOut`]), a command tag for statements without rows.
+//! ([`CopyOut`]), the cursor statements against the session's cursors ([`SessionCursors`]), a
+//! command tag for statements without rows.
 //!
 //! Cancellation: the runner's planning future and the row stream both race the session's
 //! cancel signal; on a CancelRequest the stream is dropped (cancelling the query) and the
@@ -25,7 +26,9 @@ use pgwire::messages::data::DataRow;
 use crate::cancel_registry::{CancelWatch, SessionCancel};
 use crate::connection_activity::{ConnectionActivity, StatementGuard};
 use crate::copy_out::CopyOut;
+use crate::cursor_statement::CursorStatement;
 use crate::row_encoder::{RowEncoder, row_description};
+use crate::session_cursors::SessionCursors;
 use crate::session_settings::{ENGINE_PREFIX, SessionSettings};
 use crate::session_statement::{SessionOutcome, SessionStatement};
 use crate::{StatementError, StatementErrorCode, StatementRunner, StatementSession};
@@ -37,6 +40,7 @@ pub(crate) struct SessionState {
     pub(crate) user: String,
     pub(crate) cancel: Arc<SessionCancel>,
     pub(crate) settings: Arc<SessionSettings>,
+    pub(crate) cursors: Arc<SessionCursors>,
     /// Busy while a statement runs, so the idle timeout does not close the connection.
     pub(crate) activity: Arc<ConnectionActivity>,
 }
@@ -75,8 +79,14 @@ pub(crate) async fn execute_statement(
             }
             SessionOutcome::Command(tag) => Response::Execution(Tag::new(tag)),
             SessionOutcome::TransactionStart => Response::TransactionStart(Tag::new("BEGIN")),
-            SessionOutcome::TransactionEnd(tag) => Response::TransactionEnd(Tag::new(tag)),
+            SessionOutcome::TransactionEnd(tag) => {
+                session.cursors.end_transaction();
+                Response::TransactionEnd(Tag::new(tag))
+            }
         });
+    }
+    if let Some(statement) = CursorStatement::recognize(sql) {
+        return execute_cursor_statement(runner, session, statement?, params, format).await;
     }
 
     let copy = CopyOut::recognize(sql).transpose()?;
@@ -122,6 +132,64 @@ pub(crate) async fn execute_statement(
         }));
     }
     Ok(query_response(stream, format, watch, Some(busy)))
+}
+
+/// `DECLARE` runs its query and keeps the stream as a cursor; `FETCH` streams the cursor's
+/// next rows; `MOVE` skips them; `CLOSE` drops the cursor, cancelling its query.
+async fn execute_cursor_statement(
+    runner: &dyn StatementRunner,
+    session: &SessionState,
+    statement: CursorStatement,
+    params: Vec<ScalarValue>,
+    format: &Format,
+) -> Result<Response, StatementError> {
+    match statement {
+        CursorStatement::Declare(declaration) => {
+            let _busy = session.activity.statement();
+            let mut watch = session.cancel.watch();
+            let statement_session = session.statement_session();
+            let stream = tokio::select! {
+                biased;
+                () = watch.cancelled() => return Err(cancelled()),
+                stream = runner.run(&statement_session, &declaration.query, params) => stream?,
+            };
+            session.cursors.declare(&declaration, stream)?;
+            Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+        }
+        CursorStatement::Fetch {
+            cursor,
+            count,
+            move_only: false,
+        } => {
+            let cursor = session.cursors.get(&cursor)?;
+            let busy = session.activity.statement();
+            Ok(Response::Query(cursor.fetch(
+                count,
+                format,
+                session.cancel.watch(),
+                busy,
+            )))
+        }
+        CursorStatement::Fetch {
+            cursor,
+            count,
+            move_only: true,
+        } => {
+            let cursor = session.cursors.get(&cursor)?;
+            let _busy = session.activity.statement();
+            let skipped = cursor.skip(count, session.cancel.watch()).await?;
+            let skipped = usize::try_from(skipped).unwrap_or(usize::MAX);
+            Ok(Response::Execution(Tag::new("MOVE").with_rows(skipped)))
+        }
+        CursorStatement::Close(cursor) => {
+            session.cursors.close(cursor.as_deref())?;
+            Ok(Response::Execution(Tag::new(if cursor.is_some() {
+                "CLOSE CURSOR"
+            } else {
+                "CLOSE CURSOR ALL"
+            })))
+        }
+    }
 }
 
 /// `busy` is held until the last row is sent or the rows are dropped.

@@ -12,4 +12,5 @@ mod common;
 mod authentication;
 mod extended_protocol;
 mod psql;
+mod server_cursors;
 mod session_settings;

@@ -49,6 +49,18 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 
 /// A TLS acceptor for `files`: TLS 1.2 and 1.3, no client certificates.
 pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
+    Ok(TlsAcceptor::from(Arc::new(server_config(files)?)))
+}
+
+/// The same for gRPC (the Flight SQL endpoint): it offers ALPN `h2`, which gRPC clients
+/// require over TLS.
+pub fn grpc_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
+    let mut config = server_config(files)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
     let certs = certificates(&files.cert).map_err(|reason| TlsError::Cert {
         path: files.cert.display().to_string(),
         reason,
@@ -63,7 +75,7 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(format!("the certificate and key do not fit: {e}")))?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    Ok(config)
 }
 
 /// An HTTP client for calls to other Quarry processes, trusting the CA certificates in `ca`

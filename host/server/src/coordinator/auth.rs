@@ -1,7 +1,7 @@
 //! Who a request is: the admin token for the control API, the cluster secret for the
-//! endpoints workers call, and for `POST /v1/statement` a SQL user ([`Principal`]): the admin
-//! token as a bearer token, or a configured user's name and password as HTTP Basic
-//! credentials.
+//! endpoints workers call, and for `POST /v1/statement` and the Flight SQL endpoint a SQL user
+//! ([`Principal`], [`sql_principal`]): the admin token as a bearer token, or a configured
+//! user's name and password as HTTP Basic credentials (base64 with or without padding).
 //!
 //! Which routes need which token is a column of the route table (`api/mod.rs`), so the router,
 //! the OpenAPI document and docs/api.md cannot disagree. A request without a token gets 401; one
@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use subtle::ConstantTimeEq;
 
 use crate::coordinator::api_error::ApiError;
@@ -123,7 +124,17 @@ pub async fn require_sql_user(
     Ok(next.run(request).await)
 }
 
-fn sql_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// Basic credentials' base64: standard alphabet, padded or not (gRPC clients such as Go's
+/// Flight client leave the padding out).
+const BASIC_CREDENTIALS: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The SQL user a request's `Authorization` header names: a configured user's Basic
+/// credentials, or the admin token as a bearer token. Everyone is an admin in dev mode without
+/// users.
+pub fn sql_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     if state.sql_is_open() {
         return Ok(Principal::dev(""));
     }
@@ -139,7 +150,7 @@ fn sql_principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Api
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))
     {
-        let decoded = STANDARD
+        let decoded = BASIC_CREDENTIALS
             .decode(encoded.trim())
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())

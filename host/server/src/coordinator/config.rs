@@ -26,6 +26,8 @@ pub struct Coordinator {
     pub http_addr: SocketAddr,
     /// Where the PostgreSQL wire protocol listens (`psql`, JDBC); `None`: not served.
     pub pg_addr: Option<SocketAddr>,
+    /// Where the Arrow Flight SQL endpoint listens (ADBC, polars); `None`: not served.
+    pub flight_sql_addr: Option<SocketAddr>,
     /// The catalog store: `sqlite://PATH` or `postgres://…`.
     pub database_url: String,
     /// The bearer token for the control API (`QUARRY_ADMIN_TOKEN`).
@@ -57,7 +59,8 @@ pub struct Coordinator {
     pub heartbeat_timeout: Duration,
     /// The deadline of one call from the coordinator to a worker.
     pub worker_request_timeout: Duration,
-    /// TLS for the HTTP API and the PostgreSQL port; `None`: plain TCP.
+    /// TLS for the HTTP API, the PostgreSQL port and the Flight SQL endpoint; `None`: plain
+    /// TCP.
     pub tls: Option<TlsFiles>,
     /// CA certificates (PEM) trusted when calling workers over `https://`.
     pub tls_ca: Option<PathBuf>,
@@ -105,6 +108,7 @@ impl Default for Coordinator {
         Coordinator {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             pg_addr: None,
+            flight_sql_addr: None,
             database_url: "sqlite://data/quarry.db".to_owned(),
             admin_token: None,
             cluster_secret: None,
@@ -133,6 +137,7 @@ impl fmt::Debug for Coordinator {
         f.debug_struct("Coordinator")
             .field("http_addr", &self.http_addr)
             .field("pg_addr", &self.pg_addr)
+            .field("flight_sql_addr", &self.flight_sql_addr)
             .field("database", &database_scheme(&self.database_url))
             .field("admin_token", &set(&self.admin_token))
             .field("cluster_secret", &set(&self.cluster_secret))
@@ -270,6 +275,7 @@ impl Coordinator {
             let served = [
                 ("the HTTP address", Some(self.http_addr)),
                 ("the PostgreSQL address", self.pg_addr),
+                ("the Flight SQL address", self.flight_sql_addr),
             ];
             for (name, addr) in served {
                 if let Some(addr) = addr

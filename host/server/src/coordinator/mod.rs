@@ -6,7 +6,8 @@
 //! failures become status codes, [`metrics`] for `/metrics`, [`state`] for what handlers
 //! share, [`sync`] for the task that keeps every worker at the desired state,
 //! [`catalog_changes`] for creating, altering and deleting catalogs (API and SQL alike),
-//! [`users`] for who may run SQL with which role, and [`sql`] for queries.
+//! [`users`] for who may run SQL with which role, [`sql`] for queries, and [`flight_sql`] for
+//! the Arrow Flight SQL endpoint.
 
 pub mod api;
 pub mod api_error;
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod catalog_changes;
 pub mod catalog_validation;
 pub mod config;
+pub mod flight_sql;
 pub mod metrics;
 pub mod serve;
 pub mod sql;

@@ -1,5 +1,5 @@
 //! Starting the coordinator: open the store, build the runtime, bind the ports (HTTP, and the
-//! PostgreSQL wire protocol when configured), start the sync task and the SQL catalogs, serve
+//! PostgreSQL wire protocol and Arrow Flight SQL when configured), start the sync task and the SQL catalogs, serve
 //! until Ctrl-C or SIGTERM (or until the given shutdown future resolves), then stop the sync
 //! task and close the store.
 
@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::coordinator::api::router;
 use crate::coordinator::config::{ConfigError, Coordinator};
+use crate::coordinator::flight_sql::serve_flight_sql;
 use crate::coordinator::sql::pg_runner::PgRunner;
 use crate::coordinator::state::AppState;
 use crate::http_server::serve_http;
@@ -33,6 +34,8 @@ pub enum ServeError {
     },
     #[error("http server: {0}")]
     Http(io::Error),
+    #[error("TLS for the Flight SQL endpoint: {0}")]
+    FlightTls(#[from] crate::tls::TlsError),
 }
 
 /// Opens what `config` names and serves the API on `config.http_addr` until Ctrl-C.
@@ -90,6 +93,40 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
         }
         None => None,
     };
+    let flight = match config.flight_sql_addr {
+        Some(flight_addr) => {
+            let flight_listener =
+                TcpListener::bind(flight_addr)
+                    .await
+                    .map_err(|source| ServeError::Bind {
+                        addr: flight_addr,
+                        source,
+                    })?;
+            let flight_addr = flight_listener.local_addr().map_err(ServeError::Http)?;
+            let tls = config
+                .tls
+                .as_ref()
+                .map(crate::tls::grpc_acceptor)
+                .transpose()?;
+            tracing::info!(
+                addr = %flight_addr,
+                tls = tls.is_some(),
+                open = state.sql_is_open(),
+                "arrow flight sql listening"
+            );
+            println!("quarry coordinator flight sql on {flight_addr}");
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(serve_flight_sql(
+                flight_listener,
+                state.clone(),
+                tls,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
     tracing::info!(%addr, database = state.store().backend_name(), "coordinator listening");
     println!("quarry coordinator listening on {scheme}://{addr}");
     let shutdown = async move {
@@ -102,6 +139,11 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
         && let Ok(Err(error)) = pg.await
     {
         tracing::warn!(%error, "postgres wire protocol server stopped with an error");
+    }
+    if let Some(flight) = flight
+        && let Ok(Err(error)) = flight.await
+    {
+        tracing::warn!(%error, "flight sql server stopped with an error");
     }
     served
 }

@@ -1,8 +1,11 @@
 //! tokio-postgres against the server: the extended query protocol (Parse/Bind/Describe/Execute
-//! with binary results), parameters, errors, and CancelRequest.
+//! with binary results), parameters, errors, CancelRequest, and rows streamed while the
+//! statement runs.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use futures::StreamExt;
 
 use crate::common::{becomes_set, connect, start_server};
 use tokio_postgres::error::SqlState;
@@ -187,4 +190,23 @@ async fn a_client_that_disconnects_mid_statement_drops_it() {
         becomes_set(&server.runner.sleep_dropped, Duration::from_secs(5)).await,
         "the statement of a client that hung up was still running after 5 s"
     );
+}
+
+/// An Execute without a row limit streams: the client has the first row while the statement
+/// still runs (pgwire alone would collect every row before sending one).
+#[tokio::test]
+async fn rows_reach_the_client_while_the_statement_runs() {
+    let server = start_server().await;
+    let client = connect(server.port).await;
+    let rows = client
+        .query_raw("select rows_then_wait()", std::iter::empty::<i64>())
+        .await
+        .unwrap();
+    futures::pin_mut!(rows);
+    let first = tokio::time::timeout(Duration::from_secs(5), rows.next())
+        .await
+        .expect("the first row arrives while the statement is still running")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.get::<_, i64>(0), 1);
 }

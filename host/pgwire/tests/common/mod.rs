@@ -23,7 +23,8 @@ use quarry_pgwire::{
 use tokio::sync::oneshot;
 
 /// Runs statements on a DataFusion session; `select pg_sleep_forever()` returns a stream that
-/// never yields, and records when it is started and dropped.
+/// never yields, and records when it is started and dropped; `select rows_then_wait()` yields
+/// 100,000 rows and then nothing, forever.
 pub struct SessionRunner {
     ctx: SessionContext,
     pub sleep_started: Arc<AtomicBool>,
@@ -128,6 +129,20 @@ impl SessionRunner {
     }
 }
 
+/// 100,000 rows (1, 2, …; more than a connection buffers before it writes), then a stream that
+/// never ends: what a long query looks like to a client that should see its first rows while it
+/// runs.
+fn rows_then_wait() -> SendableRecordBatchStream {
+    let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(Int64Array::from_iter_values(1..=100_000))],
+    )
+    .unwrap();
+    let rows = futures::stream::iter([Ok(batch)]).chain(futures::stream::pending());
+    Box::pin(RecordBatchStreamAdapter::new(schema, rows))
+}
+
 fn df_error(error: datafusion::error::DataFusionError) -> StatementError {
     StatementError::from_datafusion(&error)
 }
@@ -154,6 +169,9 @@ impl StatementRunner for SessionRunner {
         if sql.eq_ignore_ascii_case("select pg_sleep_forever()") {
             return Ok(self.sleep_forever());
         }
+        if sql.eq_ignore_ascii_case("select rows_then_wait()") {
+            return Ok(rows_then_wait());
+        }
         let mut plan = self
             .ctx
             .state()
@@ -176,6 +194,9 @@ impl StatementRunner for SessionRunner {
         _session: &StatementSession,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<Option<DataType>>), StatementError> {
+        if sql.eq_ignore_ascii_case("select rows_then_wait()") {
+            return Ok((rows_then_wait().schema(), Vec::new()));
+        }
         let plan = self
             .ctx
             .state()

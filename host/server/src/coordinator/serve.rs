@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 
 use quarry_pgwire::{PgAuthentication, PgConfig};
 use quarry_runtime::Runtime;
@@ -44,13 +45,7 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
     let store = Store::open(&config.database_url).await?;
     let runtime = Runtime::new(config.runtime_config())?;
     let state = AppState::new(&config, store, runtime)?;
-    let listener = TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.http_addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(ServeError::Http)?;
+    let (listener, addr) = bind(config.http_addr).await?;
     let scheme = if state.http_serving().tls.is_some() {
         "https"
     } else {
@@ -59,14 +54,7 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let pg = match config.pg_addr {
         Some(pg_addr) => {
-            let pg_listener =
-                TcpListener::bind(pg_addr)
-                    .await
-                    .map_err(|source| ServeError::Bind {
-                        addr: pg_addr,
-                        source,
-                    })?;
-            let pg_addr = pg_listener.local_addr().map_err(ServeError::Http)?;
+            let (pg_listener, pg_addr) = bind(pg_addr).await?;
             let pg_config = pg_config(&state);
             match pg_config.authentication {
                 PgAuthentication::Trust => tracing::warn!(
@@ -95,14 +83,7 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
     };
     let flight = match config.flight_sql_addr {
         Some(flight_addr) => {
-            let flight_listener =
-                TcpListener::bind(flight_addr)
-                    .await
-                    .map_err(|source| ServeError::Bind {
-                        addr: flight_addr,
-                        source,
-                    })?;
-            let flight_addr = flight_listener.local_addr().map_err(ServeError::Http)?;
+            let (flight_listener, flight_addr) = bind(flight_addr).await?;
             let tls = config
                 .tls
                 .as_ref()
@@ -146,6 +127,15 @@ pub async fn serve(config: Coordinator) -> Result<(), ServeError> {
         tracing::warn!(%error, "flight sql server stopped with an error");
     }
     served
+}
+
+/// A listener on `addr`, and the address it took (port 0 picks one).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(ServeError::Http)?;
+    Ok((listener, local))
 }
 
 /// The PostgreSQL port's settings: SCRAM against the coordinator's users, or trust when there

@@ -1,41 +1,22 @@
 //! Checks that a `.wasm` file is a component (not a core module) exporting the connector
-//! contract's `source` interface, and returns the contract version it exports.
+//! contract's `source` interface, and returns the contract version it exports. Reading the
+//! exports is `quarry_contract::inspect`, the same code the host runtime runs on an upload.
 
 use anyhow::{Result, bail};
-use wasmparser::{Encoding, Parser, Payload};
-
-/// The export name prefix of the contract's `source` interface.
-pub const SOURCE_EXPORT: &str = "quarry:connector/source@";
+use quarry_contract::SOURCE_INTERFACE;
+use quarry_contract::inspect::{InspectError, inspect};
 
 /// The contract version of a connector component, read from its top-level exports.
 pub fn check(bytes: &[u8]) -> Result<String> {
-    let mut is_component = false;
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload? {
-            Payload::Version { encoding, .. } => {
-                if depth == 0 && encoding != Encoding::Component {
-                    bail!("a core wasm module, not a component");
-                }
-                is_component = true;
-                depth += 1;
-            }
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentExportSection(exports) if depth == 1 => {
-                for export in exports {
-                    let name = export?.name.name;
-                    if let Some(version) = name.strip_prefix(SOURCE_EXPORT) {
-                        return Ok(version.to_owned());
-                    }
-                }
-            }
-            _ => {}
-        }
+    let inspection = match inspect(bytes) {
+        Ok(inspection) => inspection,
+        Err(InspectError::CoreModule) => bail!("a core wasm module, not a component"),
+        Err(err) => bail!("not a wasm component: {err}"),
+    };
+    match inspection.source_version() {
+        Some(version) => Ok(version.to_owned()),
+        None => bail!("the component does not export {SOURCE_INTERFACE}@<version>"),
     }
-    if !is_component {
-        bail!("not a wasm component");
-    }
-    bail!("the component does not export {SOURCE_EXPORT}<version>")
 }
 
 #[cfg(test)]

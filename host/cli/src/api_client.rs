@@ -29,12 +29,9 @@ pub struct ApiFailure {
     pub catalogs: Vec<String>,
 }
 
-/// One problem of an invalid request.
-#[derive(Debug, Deserialize)]
-pub struct Issue {
-    pub field: String,
-    pub message: String,
-}
+/// One problem of an invalid request: the contract's config issue (`field` absent when the
+/// problem is not about one property).
+pub use quarry_contract::ConfigIssue as Issue;
 
 impl fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,7 +41,10 @@ impl fmt::Display for ApiFailure {
         }
         write!(f, ")")?;
         for issue in &self.issues {
-            write!(f, "\n  {}: {}", issue.field, issue.message)?;
+            match &issue.field {
+                Some(field) => write!(f, "\n  {field}: {}", issue.message)?,
+                None => write!(f, "\n  {}", issue.message)?,
+            }
         }
         Ok(())
     }

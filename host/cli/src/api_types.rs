@@ -1,9 +1,11 @@
 //! What the admin client reads from the API: the parts of the plugin, catalog and worker JSON it
 //! prints. Lenient on purpose (unknown fields are ignored, most fields default), so a newer
-//! coordinator does not break an older `quarry`.
+//! coordinator does not break an older `quarry`. A plugin's config fields and a catalog's grants
+//! are the contract's own types (`quarry-contract`, ADR 0025), in the JSON shape the store keeps.
 
 use std::collections::BTreeMap;
 
+use quarry_contract::{ConfigField, Grants};
 use serde::Deserialize;
 
 /// A plugin (`GET /v1/plugins/{name}/{version}`).
@@ -19,7 +21,7 @@ pub struct PluginView {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
-    pub config: Vec<ConfigFieldView>,
+    pub config: Vec<ConfigField>,
     #[serde(default)]
     pub uploaded_at: String,
 }
@@ -29,20 +31,6 @@ impl PluginView {
     pub fn reference(&self) -> String {
         format!("{}@{}", self.name, self.version)
     }
-}
-
-/// One configuration property a plugin declares.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ConfigFieldView {
-    pub name: String,
-    #[serde(default)]
-    pub doc: String,
-    #[serde(default)]
-    pub required: bool,
-    #[serde(default)]
-    pub secret: bool,
-    #[serde(default)]
-    pub default: Option<String>,
 }
 
 /// `{"plugins": [...]}`.
@@ -59,7 +47,7 @@ pub struct CatalogView {
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
     #[serde(default)]
-    pub grants: GrantsView,
+    pub grants: Grants,
     pub generation: i64,
     pub status: String,
     #[serde(default)]
@@ -70,15 +58,6 @@ pub struct CatalogView {
     pub created_at: String,
     #[serde(default)]
     pub updated_at: String,
-}
-
-/// A catalog's sandbox grants.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct GrantsView {
-    #[serde(default)]
-    pub allowed_paths: Vec<String>,
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
 }
 
 /// A live worker's error for a catalog.

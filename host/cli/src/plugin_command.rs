@@ -161,7 +161,10 @@ fn describe_plugin(plugin: &PluginView) -> String {
                 format!("  {}", field.name),
                 yes_no(field.required),
                 yes_no(field.secret),
-                field.default.clone().unwrap_or_else(|| "-".to_owned()),
+                field
+                    .default_value
+                    .clone()
+                    .unwrap_or_else(|| "-".to_owned()),
                 field.doc.clone(),
             ]);
         }

@@ -21,7 +21,9 @@ use crate::instance_slots::{CatalogSlots, Lease};
 use crate::metadata_check::{check_columns, check_names};
 use crate::runtime::{Plugin, PluginInfo, Runtime};
 use crate::sandbox::{Grants, SandboxLimits};
-use crate::types::{ConfigIssue, ConnectorSpec, ScanPlan, ScanRequest, Split, TableSchema};
+use crate::types::{
+    ConfigIssue, ConnectorSpec, ScanPlan, ScanRequest, Split, TableSchema, TableSchemaArrow,
+};
 
 /// Batches a scan reads ahead of its consumer.
 const SCAN_PREFETCH: usize = 1;
@@ -409,22 +411,23 @@ fn invalid_output(ctx: &CallContext, call: &'static str, reason: String) -> Erro
     }
 }
 
-/// What the host checks itself before `validate` reaches the connector.
+/// What the host checks itself before `validate` reaches the connector: the
+/// [`property_problems`] of the properties, in the runtime's words.
 fn spec_issues(spec: &ConnectorSpec, properties: &[(String, String)]) -> Vec<ConfigIssue> {
-    let mut issues = Vec::new();
-    for field in spec.config.iter().filter(|f| f.required) {
-        if !properties.iter().any(|(k, _)| *k == field.name) {
-            issues.push(ConfigIssue {
-                field: Some(field.name.clone()),
-                message: format!("property \"{}\" is required", field.name),
-            });
-        }
-    }
-    for (i, (key, _)) in properties.iter().enumerate() {
-        if !spec.config.iter().any(|f| f.name == *key) {
-            let known: Vec<&str> = spec.config.iter().map(|f| f.name.as_str()).collect();
-            issues.push(ConfigIssue {
-                field: Some(key.clone()),
+    let declared: Vec<(&str, bool)> = spec
+        .config
+        .iter()
+        .map(|f| (f.name.as_str(), f.required))
+        .collect();
+    let known: Vec<&str> = spec.config.iter().map(|f| f.name.as_str()).collect();
+    property_problems(&declared, properties.iter().map(|(k, _)| k.as_str()))
+        .into_iter()
+        .map(|problem| match problem {
+            PropertyProblem::Missing { field } => ConfigIssue {
+                message: format!("property \"{field}\" is required"),
+                field: Some(field),
+            },
+            PropertyProblem::Unknown { key } => ConfigIssue {
                 message: format!(
                     "unknown property \"{key}\" (known: {})",
                     if known.is_empty() {
@@ -433,15 +436,55 @@ fn spec_issues(spec: &ConnectorSpec, properties: &[(String, String)]) -> Vec<Con
                         known.join(", ")
                     }
                 ),
-            });
-        } else if properties[..i].iter().any(|(k, _)| k == key) {
-            issues.push(ConfigIssue {
-                field: Some(key.clone()),
+                field: Some(key),
+            },
+            PropertyProblem::Repeated { key } => ConfigIssue {
                 message: format!("property \"{key}\" is given twice"),
+                field: Some(key),
+            },
+        })
+        .collect()
+}
+
+/// One way a catalog's property keys do not fit the fields its connector declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyProblem {
+    /// A required field has no value.
+    Missing { field: String },
+    /// A key the connector does not declare.
+    Unknown { key: String },
+    /// A declared key given more than once.
+    Repeated { key: String },
+}
+
+/// The problems of `keys` against the `declared` fields, `(name, required)`: missing required
+/// fields first, in declared order, then unknown and repeated keys, in the order given. The one
+/// property check: the runtime runs it before `validate` reaches a connector, and the
+/// coordinator before it stores a catalog; each says the problems in its own words.
+pub fn property_problems<'k>(
+    declared: &[(&str, bool)],
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Vec<PropertyProblem> {
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let mut problems: Vec<PropertyProblem> = declared
+        .iter()
+        .filter(|(name, required)| *required && !keys.contains(name))
+        .map(|(name, _)| PropertyProblem::Missing {
+            field: (*name).to_owned(),
+        })
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        if !declared.iter().any(|(name, _)| name == key) {
+            problems.push(PropertyProblem::Unknown {
+                key: (*key).to_owned(),
+            });
+        } else if keys[..i].contains(key) {
+            problems.push(PropertyProblem::Repeated {
+                key: (*key).to_owned(),
             });
         }
     }
-    issues
+    problems
 }
 
 /// A split being read: the instance it is read in and the reader resource inside it.

@@ -6,17 +6,18 @@
 //! - [`engine`]: the one `wasmtime::Engine` per process, configured for untrusted code, and the
 //!   epoch ticker that enforces per-call deadlines.
 //! - [`contract`]: checks that bytes are a component exporting a contract version this host
-//!   serves, before anything is compiled.
+//!   serves, before anything is compiled (reading the exports is `quarry-contract`'s).
 //! - [`artifact_cache`]: compiled code cached by sha256, in memory and on disk as signed
 //!   precompiled artifacts.
-//! - [`bindings`]: the one `bindgen!` of the contract, a module per contract version.
+//! - [`bindings`]: the one `bindgen!` of the contract, a module per contract version, with the
+//!   conversions between its generated types and the contract crate's.
 //! - [`sandbox`]: limits and grants (memory, deadline, stack, read-only directories, allowed
 //!   HTTP hosts) and the per-instance store state that enforces them.
 //! - [`outbound_http`]: every request a plugin sends: the allow-list, the host's own name
 //!   resolution and address check (no private addresses by name), timeouts and the response cap.
 //! - [`plugin_log`]: plugin log lines and guest stdout/stderr into `tracing`, rate-limited.
-//! - [`types`]: Rust mirrors of the contract's types, so the rest of the host never sees
-//!   generated bindings.
+//! - [`types`]: the contract's types (from `quarry-contract`, shared with the guest SDK; ADR
+//!   0025) and their mapping onto Arrow, so the rest of the host never sees generated bindings.
 //! - [`call_driver`]: the small tokio runtime every plugin call is driven on (WASI clocks,
 //!   sockets, file I/O), which lets a call be dropped at its deadline even while the plugin waits
 //!   in a host call; and the gauges of the threads plugin calls hold.
@@ -65,5 +66,6 @@ pub use sandbox::{Grants, HostPattern, SandboxLimits};
 pub use secret_scrubber::SecretScrubber;
 pub use types::{
     Column, CompareOp, ConfigField, ConfigIssue, ConnectorErrorKind, ConnectorSpec, DataType,
-    Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split, TableSchema,
+    DataTypeArrow, Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split,
+    TableSchema, TableSchemaArrow,
 };

@@ -222,7 +222,8 @@ impl fmt::Display for HostPattern {
     }
 }
 
-/// What a catalog opens up beyond the empty sandbox; visible on the catalog.
+/// What a catalog opens up beyond the empty sandbox, resolved: real directories and parsed
+/// origins. Built from the declared form the store keeps ([`quarry_contract::Grants`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// Host directories the plugin may read (not write), each visible to the guest at the same
@@ -230,6 +231,21 @@ pub struct Grants {
     pub allowed_paths: Vec<PathBuf>,
     /// Origins the plugin may send HTTP requests to, through `wasi:http`.
     pub allowed_hosts: Vec<HostPattern>,
+}
+
+/// The sandbox grants for a catalog's declared grants (checked when the catalog was stored): the
+/// paths as given, the origins parsed (one that does not parse grants nothing).
+impl From<&quarry_contract::Grants> for Grants {
+    fn from(declared: &quarry_contract::Grants) -> Self {
+        Grants {
+            allowed_paths: declared.allowed_paths.iter().map(PathBuf::from).collect(),
+            allowed_hosts: declared
+                .allowed_hosts
+                .iter()
+                .filter_map(|h| HostPattern::parse(h))
+                .collect(),
+        }
+    }
 }
 
 impl Grants {

@@ -1,95 +1,29 @@
-//! Rust mirrors of the contract's types.
+//! The contract's types as the rest of the host sees them, and their mapping onto Arrow.
 //!
-//! The rest of the host (server, DataFusion integration) works with these, never with the
-//! generated bindings, so a new contract version changes `bindings.rs` and the conversions, not
-//! every caller.
+//! The types are the contract crate's (`quarry-contract`, shared with the guest SDK; ADR 0025),
+//! re-exported here so callers keep naming them `quarry_runtime::TableSchema` and so on. The
+//! rest of the host (server, DataFusion integration) works with these, never with the generated
+//! bindings, so a new contract version changes `bindings.rs` and its conversions, not every
+//! caller. The contract crate has no Arrow; [`DataTypeArrow`] and [`TableSchemaArrow`] add the
+//! mapping for the host's Arrow version.
 
-use std::fmt;
 use std::sync::Arc;
 
 use arrow_schema::{Field, Schema, SchemaRef, TimeUnit};
 
-/// Why a connector call failed, as the connector classified it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectorErrorKind {
-    /// The catalog properties are wrong.
-    InvalidConfig,
-    /// A schema, table or column does not exist.
-    NotFound,
-    /// The request asks for something the connector does not do.
-    Unsupported,
-    /// The data source failed.
-    Io,
-    /// Anything else: a bug in the connector.
-    Internal,
-}
+pub use quarry_contract::{
+    Column, CompareOp, ConfigField, ConfigIssue, ConnectorErrorKind, ConnectorSpec, DataType,
+    Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split, TableSchema,
+};
 
-impl fmt::Display for ConnectorErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConnectorErrorKind::InvalidConfig => "invalid config",
-            ConnectorErrorKind::NotFound => "not found",
-            ConnectorErrorKind::Unsupported => "unsupported",
-            ConnectorErrorKind::Io => "i/o error",
-            ConnectorErrorKind::Internal => "internal error",
-        })
-    }
-}
-
-/// One configuration key a connector understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigField {
-    pub name: String,
-    pub doc: String,
-    pub required: bool,
-    pub secret: bool,
-    pub default_value: Option<String>,
-}
-
-/// What a connector is: `name@version`, a description and its configuration keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorSpec {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    pub config: Vec<ConfigField>,
-}
-
-/// One problem `validate` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    pub field: Option<String>,
-    pub message: String,
-}
-
-/// A column type; each maps onto exactly one Arrow type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataType {
-    Boolean,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    UInt8,
-    UInt16,
-    UInt32,
-    UInt64,
-    Float32,
-    Float64,
-    Decimal128 {
-        precision: u8,
-        scale: i8,
-    },
-    Utf8,
-    Binary,
-    Date32,
-    /// Microseconds since the epoch, with an optional zone.
-    TimestampMicros(Option<String>),
-}
-
-impl DataType {
+/// A [`DataType`] as the one Arrow type it stands for.
+pub trait DataTypeArrow {
     /// The Arrow type this maps to.
-    pub fn to_arrow(&self) -> arrow_schema::DataType {
+    fn to_arrow(&self) -> arrow_schema::DataType;
+}
+
+impl DataTypeArrow for DataType {
+    fn to_arrow(&self) -> arrow_schema::DataType {
         use arrow_schema::DataType as A;
         match self {
             DataType::Boolean => A::Boolean,
@@ -107,158 +41,41 @@ impl DataType {
             DataType::Utf8 => A::Utf8,
             DataType::Binary => A::Binary,
             DataType::Date32 => A::Date32,
-            DataType::TimestampMicros(tz) => {
-                A::Timestamp(TimeUnit::Microsecond, tz.as_deref().map(Arc::from))
+            DataType::TimestampMicros { timezone } => {
+                A::Timestamp(TimeUnit::Microsecond, timezone.as_deref().map(Arc::from))
             }
         }
     }
 }
 
-/// A column of a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub name: String,
-    pub data_type: DataType,
-    pub nullable: bool,
-    pub doc: Option<String>,
-}
-
-/// A table as the connector describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSchema {
-    pub columns: Vec<Column>,
-    pub row_count: Option<u64>,
-}
-
-impl TableSchema {
+/// A [`TableSchema`] as an Arrow schema, whole or projected.
+pub trait TableSchemaArrow {
     /// The Arrow schema of the whole table.
-    pub fn arrow_schema(&self) -> Schema {
-        Schema::new(
-            self.columns
-                .iter()
-                .map(|c| Field::new(&c.name, c.data_type.to_arrow(), c.nullable))
-                .collect::<Vec<_>>(),
-        )
-    }
+    fn arrow_schema(&self) -> Schema;
 
     /// The Arrow schema of the given projection (indices into the full column list, in the
     /// order batches carry them), or of the whole table for `None`. `None` is returned for an
     /// index out of range.
-    pub fn projected_arrow_schema(&self, projection: Option<&[u32]>) -> Option<SchemaRef> {
+    fn projected_arrow_schema(&self, projection: Option<&[u32]>) -> Option<SchemaRef>;
+}
+
+impl TableSchemaArrow for TableSchema {
+    fn arrow_schema(&self) -> Schema {
+        Schema::new(self.columns.iter().map(field).collect::<Vec<_>>())
+    }
+
+    fn projected_arrow_schema(&self, projection: Option<&[u32]>) -> Option<SchemaRef> {
         let Some(projection) = projection else {
             return Some(Arc::new(self.arrow_schema()));
         };
         let mut fields = Vec::with_capacity(projection.len());
         for &i in projection {
-            let c = self.columns.get(usize::try_from(i).ok()?)?;
-            fields.push(Field::new(&c.name, c.data_type.to_arrow(), c.nullable));
+            fields.push(field(self.columns.get(usize::try_from(i).ok()?)?));
         }
         Some(Arc::new(Schema::new(fields)))
     }
 }
 
-/// A literal in a predicate.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Scalar {
-    Null,
-    Boolean(bool),
-    Int64(i64),
-    UInt64(u64),
-    Float64(f64),
-    /// An unscaled 128-bit value with its precision and scale.
-    Decimal128 {
-        value: i128,
-        precision: u8,
-        scale: i8,
-    },
-    Utf8(String),
-    Binary(Vec<u8>),
-    Date32(i32),
-    TimestampMicros(i64),
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-/// One node of a predicate tree; connectives refer to children by index.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum PredicateNode {
-    /// `column op value`; `column` indexes the table's full column list.
-    Compare {
-        column: u32,
-        op: CompareOp,
-        value: Scalar,
-    },
-    /// `column [NOT] IN (values)`.
-    InList {
-        column: u32,
-        values: Vec<Scalar>,
-        negated: bool,
-    },
-    IsNull(u32),
-    IsNotNull(u32),
-    And(Vec<u32>),
-    Or(Vec<u32>),
-    Not(u32),
-}
-
-/// A boolean expression over one table's columns: `nodes[root]` is the whole expression.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Predicate {
-    pub nodes: Vec<PredicateNode>,
-    pub root: u32,
-}
-
-/// How a connector treats one filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Pushdown {
-    Exact,
-    Inexact,
-    Unsupported,
-}
-
-/// What the engine wants from a table.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ScanRequest {
-    pub schema: String,
-    pub table: String,
-    /// Column indices into the full column list, in batch order; `None` for every column.
-    pub projection: Option<Vec<u32>>,
-    /// Conjuncts.
-    pub filters: Vec<Predicate>,
-    pub limit: Option<u64>,
-}
-
-impl ScanRequest {
-    /// A request for every column of `schema.table`.
-    pub fn table(schema: impl Into<String>, table: impl Into<String>) -> Self {
-        ScanRequest {
-            schema: schema.into(),
-            table: table.into(),
-            ..ScanRequest::default()
-        }
-    }
-}
-
-/// A unit of scan work; `payload` is opaque to the host.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Split {
-    pub payload: Vec<u8>,
-    pub estimated_rows: Option<u64>,
-}
-
-/// The answer to `plan_scan`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanPlan {
-    pub splits: Vec<Split>,
-    /// One entry per filter of the request, in order.
-    pub filters: Vec<Pushdown>,
+fn field(column: &Column) -> Field {
+    Field::new(&column.name, column.data_type.to_arrow(), column.nullable)
 }

@@ -4,7 +4,9 @@ use crate::common;
 
 use arrow_array::StringArray;
 use arrow_schema::DataType as Arrow;
-use quarry_runtime::{CatalogConfig, ConnectorErrorKind, DataType, Error, ScanRequest};
+use quarry_runtime::{
+    CatalogConfig, ConnectorErrorKind, DataType, Error, ScanRequest, TableSchemaArrow,
+};
 
 async fn tpch() -> quarry_runtime::Connector {
     let rt = common::runtime();

@@ -1,17 +1,18 @@
 //! A catalog's properties on the host that runs its plugin: `${ENV:NAME}` references resolved
-//! in that host's environment (the coordinator to validate, a worker to load), store grants
-//! turned into sandbox grants, and secret values kept out of every message.
+//! in that host's environment (the coordinator to validate, a worker to load), the grants sent
+//! with a catalog turned into sandbox grants, and secret values kept out of every message. The
+//! steps of [`catalog_open`](crate::catalog_open), which puts them in order.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use quarry_runtime::{HostPattern, SecretScrubber};
-use quarry_store::{ConfigField, Grants};
 
-use crate::coordinator::api_error::Issue;
+use crate::api_error::Issue;
+use crate::sync_protocol::WireGrants;
 
-/// The sandbox grants for a catalog's stored grants (already checked when it was stored).
-pub fn runtime_grants(grants: &Grants) -> quarry_runtime::Grants {
+/// The sandbox grants for a catalog's grants (already checked when it was stored).
+pub fn runtime_grants(grants: &WireGrants) -> quarry_runtime::Grants {
     quarry_runtime::Grants {
         allowed_paths: grants.allowed_paths.iter().map(PathBuf::from).collect(),
         allowed_hosts: grants
@@ -131,7 +132,82 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     SecretScrubber::new(secrets).scrub(text)
 }
 
-/// Whether `key` is declared secret among `fields`.
-pub fn is_secret_field(fields: &[ConfigField], key: &str) -> bool {
-    fields.iter().any(|f| f.secret && f.name == key)
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Properties from pairs.
+    pub(crate) fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn references_resolve_and_unset_ones_are_reported_by_name() {
+        let mut issues = Vec::new();
+        let resolved = resolve_references(
+            &props(&[
+                ("password", "${ENV:PW}"),
+                ("dsn", "x=${ENV:NOPE};y"),
+                ("token", "${ENV:QUARRY_ADMIN_TOKEN}"),
+            ]),
+            |var| match var {
+                "PW" => EnvLookup::Value("hunter2".to_owned()),
+                "QUARRY_ADMIN_TOKEN" => EnvLookup::NotAllowed,
+                _ => EnvLookup::Unset,
+            },
+            "the coordinator",
+            &mut issues,
+        );
+        assert_eq!(resolved.properties["password"], "hunter2");
+        assert_eq!(resolved.substituted, ["hunter2"]);
+        assert_eq!(issues.len(), 2);
+        assert!(
+            issues[0].message.contains("\"NOPE\" is not set"),
+            "{:?}",
+            issues
+        );
+        assert!(
+            issues[1]
+                .message
+                .contains("\"QUARRY_ADMIN_TOKEN\" may not be read"),
+            "{:?}",
+            issues
+        );
+        assert!(!format!("{issues:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn malformed_references_are_reported() {
+        let mut issues = Vec::new();
+        resolve_references(
+            &props(&[("a", "${ENV:X"), ("b", "${ENV:1x}")]),
+            |_| EnvLookup::Unset,
+            "the coordinator",
+            &mut issues,
+        );
+        assert_eq!(issues.len(), 2, "{issues:?}");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_messages() {
+        let given = props(&[("password", "${ENV:PW}"), ("user", "alice")]);
+        let resolved = vec![
+            ("password".to_owned(), "hunter2".to_owned()),
+            ("user".to_owned(), "alice".to_owned()),
+        ];
+        let secrets = secret_values(&given, &resolved, &[], |key| key == "password");
+        assert_eq!(
+            scrub("bad password hunter2 for alice", &secrets),
+            "bad password *** for alice"
+        );
+        // The variable's part of a property, echoed alone and hex-encoded, is caught too.
+        let given = props(&[("dsn", "host=db password=${ENV:PW}")]);
+        let resolved = vec![("dsn".to_owned(), "host=db password=\nhunter2".to_owned())];
+        let secrets = secret_values(&given, &resolved, &["\nhunter2".to_owned()], |_| false);
+        let echoed = format!("bad: {} / {}", "hunter2", hex::encode("hunter2"));
+        assert_eq!(scrub(&echoed, &secrets), "bad: *** / ***");
+    }
 }

@@ -12,21 +12,36 @@
 //!
 //! Every message is idempotent and carries a [`CatalogVersion`]: a worker never lets an older
 //! version replace a newer one, so a late or repeated message changes nothing.
+//!
+//! The protocol has its own types ([`WireGrants`], [`LoadState`]) rather than the store's rows:
+//! the worker has no catalog database and never sees its types. The coordinator turns its rows
+//! into these (`coordinator/sync/wire_conversions.rs`); the JSON is the same as the rows' would be.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use quarry_store::{Catalog, Grants, LoadState};
 use serde::{Deserialize, Serialize};
 
 pub use quarry_sql::CatalogVersion;
 
-/// The version of a stored catalog.
-pub fn version_of(catalog: &Catalog) -> CatalogVersion {
-    CatalogVersion {
-        incarnation: catalog.created_at.timestamp_micros(),
-        generation: catalog.generation,
-    }
+/// What a catalog's plugin instances may reach outside the sandbox, as checked when the catalog
+/// was stored. Empty means nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireGrants {
+    /// Directories the plugin may read (preopened read-only).
+    #[serde(default)]
+    pub allowed_paths: Vec<String>,
+    /// Outbound HTTP destinations, as `scheme://host:port`.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// How loading one catalog on a worker ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadState {
+    Loaded,
+    Failed,
 }
 
 /// One catalog a worker must hold: everything it needs to load it, with `${ENV:NAME}`
@@ -40,7 +55,7 @@ pub struct CatalogAssignment {
     /// The sha256 of the plugin's component, by which the worker fetches it.
     pub plugin_sha256: String,
     pub properties: BTreeMap<String, String>,
-    pub grants: Grants,
+    pub grants: WireGrants,
     /// Properties the plugin declares secret: their values never appear in an error or a log.
     #[serde(default)]
     pub secret_properties: Vec<String>,

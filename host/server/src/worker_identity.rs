@@ -4,6 +4,10 @@
 //! sees and refuses a live worker's id registered with another key, so the cluster secret alone
 //! does not let anyone take over a worker's id (and the traffic, bearer secret included, the
 //! coordinator sends to its address).
+//!
+//! The id itself must be one the coordinator can store: [`is_valid_worker_id`] checks it with
+//! the store's own rule, so a worker refuses at start an id its registration would be refused
+//! for.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +15,12 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+/// Whether `id` is a worker id the coordinator accepts (the rule is the store's:
+/// `quarry_store::validation::validate_worker_id`).
+pub fn is_valid_worker_id(id: &str) -> bool {
+    quarry_store::validation::validate_worker_id(id).is_ok()
+}
 
 /// How far a signed goodbye's time may be from the coordinator's clock.
 pub const GOODBYE_SKEW_SECONDS: i64 = 300;

@@ -223,7 +223,7 @@ fn literal(expr: &Expr, column: &DataType) -> Option<Scalar> {
             DataType::Binary,
         ) => Some(Scalar::Binary(b.clone())),
         (ScalarValue::Date32(Some(d)), DataType::Date32) => Some(Scalar::Date32(*d)),
-        (ScalarValue::TimestampMicrosecond(Some(t), _), DataType::TimestampMicros(_)) => {
+        (ScalarValue::TimestampMicrosecond(Some(t), _), DataType::TimestampMicros { .. }) => {
             Some(Scalar::TimestampMicros(*t))
         }
         _ => None,

@@ -22,7 +22,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use quarry_runtime::{Predicate, Pushdown, ScanRequest, TableSchema};
+use quarry_runtime::{Predicate, Pushdown, ScanRequest, TableSchema, TableSchemaArrow};
 
 use crate::catalog_list::CatalogEntry;
 use crate::connector_scan_exec::{

@@ -1,5 +1,6 @@
 //! Catalogs as the store keeps them: a named instance of a plugin with its properties, its
-//! sandbox grants and a generation that grows on every change.
+//! sandbox grants (the contract's declared [`Grants`]) and a generation that grows on every
+//! change.
 
 use std::collections::BTreeMap;
 
@@ -9,16 +10,9 @@ use sqlx::Row;
 
 use crate::row_decoding::{from_row_on_both_backends, json_column};
 
-/// What a catalog's plugin instances may reach outside the sandbox. Empty means nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grants {
-    /// Directories the plugin may read (preopened read-only).
-    #[serde(default)]
-    pub allowed_paths: Vec<String>,
-    /// Outbound HTTP destinations, as `scheme://host:port`.
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-}
+/// What a catalog's plugin instances may reach outside the sandbox, as declared: the contract's
+/// own (ADR 0025), stored as JSON in `grants`. Empty means nothing.
+pub use quarry_contract::Grants;
 
 /// The definition of a catalog: what a create provides, and what an alter replaces whole.
 ///

@@ -1,5 +1,6 @@
 //! Plugins as the store keeps them: an uploaded connector component, identified by
-//! `name@version` and by the sha256 of its bytes, with the config fields its spec declares.
+//! `name@version` and by the sha256 of its bytes, with the config fields its spec declares
+//! (the contract's [`ConfigField`], whose JSON shape the store relies on).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,20 +8,10 @@ use sqlx::Row;
 
 use crate::row_decoding::{converted_column, from_row_on_both_backends, json_column};
 
-/// A config field a plugin's spec declares. Stored with the plugin so the store knows, without
-/// loading the component, which catalog properties are secret.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfigField {
-    pub name: String,
-    #[serde(default)]
-    pub doc: String,
-    #[serde(default)]
-    pub required: bool,
-    #[serde(default)]
-    pub secret: bool,
-    #[serde(default)]
-    pub default: Option<String>,
-}
+/// A config field a plugin's spec declares: the contract's own (ADR 0025). Stored with the
+/// plugin, as JSON in `config_fields`, so the store knows, without loading the component, which
+/// catalog properties are secret.
+pub use quarry_contract::ConfigField;
 
 /// What a caller provides to upload a plugin; the store computes the sha256 and size from the
 /// component bytes itself, so they cannot disagree with the bytes.

@@ -31,7 +31,7 @@ use arrow_array::RecordBatch;
 use quarry_sdk::predicate::Expr;
 use quarry_sdk::{
     Catalog, Column, ConfigIssue, Connector, ConnectorError, ConnectorSpec, Properties, Pushdown,
-    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema,
+    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema, TableSchemaArrow,
 };
 
 use crate::config::FilesConfig;

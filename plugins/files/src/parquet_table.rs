@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use quarry_sdk::predicate::Expr;
-use quarry_sdk::{Column, ConnectorError, DataType, Result, Scalar};
+use quarry_sdk::{Column, ColumnArrow, ConnectorError, DataType, DataTypeArrow, Result, Scalar};
 
 use crate::layout::DataFile;
 use crate::pruning::{ColumnStats, may_match};

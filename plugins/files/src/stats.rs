@@ -18,7 +18,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use bytes::Bytes;
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
-use quarry_sdk::{Column, DataType, Result, TableSchema};
+use quarry_sdk::{Column, DataType, Result, TableSchema, TableSchemaArrow};
 
 /// The name of the system table, in every schema.
 pub const STATS_TABLE: &str = "files$stats";

@@ -23,7 +23,7 @@ use parquet::file::properties::WriterProperties;
 use quarry_sdk::predicate::Expr;
 use quarry_sdk::{
     Catalog, CompareOp, Connector, DataType, ErrorKind, Predicate, Properties, Pushdown, Scalar,
-    ScanRequest, SplitReader,
+    ScanRequest, SplitReader, TableSchemaArrow,
 };
 
 fn root() -> (tempfile::TempDir, PathBuf) {
@@ -61,7 +61,7 @@ fn scan(catalog: &FilesCatalog, request: &ScanRequest) -> quarry_sdk::Result<Vec
 }
 
 fn all(catalog: &FilesCatalog, schema: &str, table: &str) -> RecordBatch {
-    let batches = scan(catalog, &ScanRequest::full(schema, table)).unwrap();
+    let batches = scan(catalog, &ScanRequest::table(schema, table)).unwrap();
     let described = catalog.describe_table(schema, table).unwrap().to_arrow();
     concat_batches(&described, &batches).unwrap()
 }
@@ -493,7 +493,7 @@ fn parquet_types_come_from_the_file_and_projection_reads_fewer_bytes() {
     let full = bytes_read(&catalog, "s", "all") - before;
     assert_eq!(batch, written);
 
-    let mut request = ScanRequest::full("s", "all");
+    let mut request = ScanRequest::table("s", "all");
     request.projection = Some(vec![12, 0]);
     let before = bytes_read(&catalog, "s", "all");
     let projected = scan(&catalog, &request).unwrap();
@@ -517,11 +517,11 @@ fn large_parquet_files_split_per_row_group_and_filters_prune() {
     let (_dir, root) = root();
     write_parquet(&root.join("s/big.parquet"), &every_type_batch(100), 10);
     let catalog = open(&root, &[("row_group_split_bytes", "1")]);
-    let full = catalog.plan_scan(&ScanRequest::full("s", "big")).unwrap();
+    let full = catalog.plan_scan(&ScanRequest::table("s", "big")).unwrap();
     assert_eq!(full.splits.len(), 10);
     assert!(full.splits.iter().all(|s| s.estimated_rows == Some(10)));
 
-    let mut request = ScanRequest::full("s", "big");
+    let mut request = ScanRequest::table("s", "big");
     request.filters = vec![
         Predicate::from(Expr::compare(0, CompareOp::Ge, Scalar::Int64(85))),
         Predicate::from(Expr::Not(Box::new(Expr::IsNull(1)))),
@@ -546,7 +546,7 @@ fn large_parquet_files_split_per_row_group_and_filters_prune() {
     assert_eq!(ids, (80..90).collect::<Vec<_>>());
 
     // A limit plans only the splits it needs and stops reading.
-    let mut request = ScanRequest::full("s", "big");
+    let mut request = ScanRequest::table("s", "big");
     request.limit = Some(15);
     assert_eq!(catalog.plan_scan(&request).unwrap().splits.len(), 2);
     request.limit = Some(4);
@@ -563,7 +563,7 @@ fn a_folder_of_files_is_one_table() {
     let catalog = open(&root, &[]);
     assert_eq!(catalog.list_tables("s").unwrap(), ["events"]);
     let plan = catalog
-        .plan_scan(&ScanRequest::full("s", "events"))
+        .plan_scan(&ScanRequest::table("s", "events"))
         .unwrap();
     assert_eq!(plan.splits.len(), 2);
     let batch = all(&catalog, "s", "events");
@@ -600,7 +600,7 @@ fn bad_rows_name_the_file_and_row_or_are_skipped() {
         "{\"n\": 1}\n{\"n\": 2}\n{\"n\": oops}\n[1]\n{\"n\": 5}\n",
     );
     let catalog = open(&root, &[("columns", "n:int64")]);
-    let err = scan(&catalog, &ScanRequest::full("s", "nums")).unwrap_err();
+    let err = scan(&catalog, &ScanRequest::table("s", "nums")).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Io);
     assert!(
         err.message.contains("\"s/nums.csv\"")
@@ -608,7 +608,7 @@ fn bad_rows_name_the_file_and_row_or_are_skipped() {
             && err.message.contains("\"three\""),
         "{err}"
     );
-    let err = scan(&catalog, &ScanRequest::full("s", "lines")).unwrap_err();
+    let err = scan(&catalog, &ScanRequest::table("s", "lines")).unwrap_err();
     assert!(
         err.message.contains("\"s/lines.jsonl\"")
             && err.message.contains("line 3")
@@ -619,7 +619,7 @@ fn bad_rows_name_the_file_and_row_or_are_skipped() {
     let skipping = open(&root, &[("columns", "n:int64"), ("skip_bad_rows", "true")]);
     let nums = concat_batches(
         &skipping.describe_table("s", "nums").unwrap().to_arrow(),
-        &scan(&skipping, &ScanRequest::full("s", "nums")).unwrap(),
+        &scan(&skipping, &ScanRequest::table("s", "nums")).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -627,7 +627,7 @@ fn bad_rows_name_the_file_and_row_or_are_skipped() {
         [1, 2, 5]
     );
     assert_eq!(
-        rows(&scan(&skipping, &ScanRequest::full("s", "lines")).unwrap()),
+        rows(&scan(&skipping, &ScanRequest::table("s", "lines")).unwrap()),
         3
     );
     let stats = all(&skipping, "s", "files$stats");
@@ -692,7 +692,7 @@ fn names_symlinks_and_property_paths_cannot_leave_the_root() {
         let err = catalog.list_tables(name).unwrap_err();
         assert!(err.message.contains("invalid schema name"), "{name}: {err}");
     }
-    let mut request = ScanRequest::full("..", "ok");
+    let mut request = ScanRequest::table("..", "ok");
     assert!(catalog.plan_scan(&request).is_err());
     request.schema = "s".into();
 
@@ -758,7 +758,7 @@ fn limits_stop_text_readers_early() {
     let body: String = (0..100).map(|i| format!("{i}\n")).collect();
     write(&root.join("s/n.csv"), &format!("n\n{body}"));
     let catalog = open(&root, &[]);
-    let mut request = ScanRequest::full("s", "n");
+    let mut request = ScanRequest::table("s", "n");
     request.limit = Some(7);
     assert_eq!(rows(&scan(&catalog, &request).unwrap()), 7);
     assert_eq!(

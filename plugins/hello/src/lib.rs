@@ -10,7 +10,7 @@ use quarry_sdk::arrow_array::{ArrayRef, Int64Array, RecordBatch, RecordBatchOpti
 use quarry_sdk::arrow_schema::SchemaRef;
 use quarry_sdk::{
     Catalog, Column, ConfigField, Connector, ConnectorError, ConnectorSpec, DataType, Properties,
-    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema,
+    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema, TableSchemaArrow,
 };
 
 /// The most rows a catalog may ask for: every square must fit in a BIGINT.

@@ -35,7 +35,7 @@ fn numbers_holds_n_and_its_square() {
     let catalog = Hello::open(Properties::new()).unwrap();
     assert_eq!(catalog.list_schemas().unwrap(), ["main"]);
     assert_eq!(catalog.list_tables("main").unwrap(), ["numbers"]);
-    let batches = scan(&catalog, &ScanRequest::full("main", "numbers"));
+    let batches = scan(&catalog, &ScanRequest::table("main", "numbers"));
     assert_eq!(column(&batches, 0), (1..=10).collect::<Vec<_>>());
     assert_eq!(
         column(&batches, 1),
@@ -49,7 +49,7 @@ fn splits_add_up_to_the_table() {
         .with("rows", "2500")
         .with("split_rows", "1000");
     let catalog = Hello::open(props).unwrap();
-    let request = ScanRequest::full("main", "numbers");
+    let request = ScanRequest::table("main", "numbers");
     assert_eq!(catalog.plan_scan(&request).unwrap().splits.len(), 3);
     assert_eq!(
         column(&scan(&catalog, &request), 0),
@@ -63,7 +63,7 @@ fn projection_and_limit_are_honoured() {
     let request = ScanRequest {
         projection: Some(vec![1]),
         limit: Some(3),
-        ..ScanRequest::full("main", "numbers")
+        ..ScanRequest::table("main", "numbers")
     };
     let batches = scan(&catalog, &request);
     assert_eq!(batches[0].schema().field(0).name(), "square");

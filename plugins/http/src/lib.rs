@@ -30,7 +30,7 @@ use quarry_sdk::http::{Client, Transport, system_transport};
 use quarry_sdk::values::JsonColumns;
 use quarry_sdk::{
     Catalog, Column, ConfigIssue, Connector, ConnectorError, ConnectorSpec, Properties, Pushdown,
-    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema,
+    Result, ScanPlan, ScanRequest, Split, SplitReader, TableSchema, TableSchemaArrow,
 };
 use serde_json::Value as Json;
 

@@ -39,7 +39,7 @@ fn open(tables: Value, props: &[(&str, &str)]) -> (HttpCatalog, Rc<ScriptedTrans
 }
 
 fn request(table: &str) -> ScanRequest {
-    ScanRequest::full("rest", table)
+    ScanRequest::table("rest", table)
 }
 
 /// Every batch of every split, read `max_rows` rows at a time.

@@ -2,35 +2,13 @@
 
 use std::fmt;
 
+use quarry_contract::PredicateError;
+
 use crate::ConfigIssue;
 
-/// The kind of a [`ConnectorError`]; one case per case of the contract's `connector-error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The catalog properties are wrong.
-    InvalidConfig,
-    /// A schema, table or column does not exist.
-    NotFound,
-    /// The request asks for something the connector does not do.
-    Unsupported,
-    /// The data source failed.
-    Io,
-    /// Anything else: a bug in the connector.
-    Internal,
-}
-
-impl ErrorKind {
-    /// The contract's name for this kind (`invalid-config`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidConfig => "invalid-config",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Io => "io",
-            ErrorKind::Internal => "internal",
-        }
-    }
-}
+/// The kind of a [`ConnectorError`]: the contract's own, one case per case of its
+/// `connector-error`.
+pub use quarry_contract::ConnectorErrorKind as ErrorKind;
 
 /// A failed connector call: a kind and a lowercase message that names the thing and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +70,13 @@ impl fmt::Display for ConnectorError {
 }
 
 impl std::error::Error for ConnectorError {}
+
+/// A predicate that is not a tree is a request the connector cannot serve.
+impl From<PredicateError> for ConnectorError {
+    fn from(err: PredicateError) -> Self {
+        ConnectorError::unsupported(err.to_string())
+    }
+}
 
 impl From<arrow_schema::ArrowError> for ConnectorError {
     fn from(err: arrow_schema::ArrowError) -> Self {

@@ -45,7 +45,7 @@ mod tests {
     use arrow_schema::{DataType as ArrowType, TimeUnit};
 
     use super::*;
-    use crate::{Column, DataType, TableSchema};
+    use crate::{Column, DataType, DataTypeArrow, TableSchema, TableSchemaArrow};
 
     /// Three rows of the type: a small value, a null, an extreme value.
     fn sample(data_type: &ArrowType) -> ArrayRef {
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn every_type_of_the_model_round_trips_through_ipc() {
-        let types = crate::schema::tests::all_types();
+        let types = quarry_contract::samples::every_data_type();
         let table = TableSchema::new(
             types
                 .iter()

@@ -9,6 +9,11 @@
 //! Everything except the export glue compiles natively too, so connector logic is unit-tested
 //! with plain `cargo test`, without wasm.
 //!
+//! The contract's plain types ([`ConnectorSpec`], [`TableSchema`], [`ScanRequest`], [`Predicate`]
+//! and the rest) come from `quarry-contract`, the crate the host uses too (ADR 0025), and are
+//! re-exported here; [`CONTRACT_VERSION`] is the contract version they describe. This crate adds
+//! their mapping onto Arrow ([`DataTypeArrow`], [`ColumnArrow`], [`TableSchemaArrow`]).
+//!
 //! Three optional features carry what several connectors share:
 //!
 //! - `rows`: rows of text or JSON into typed Arrow columns ([`values`], [`rows`]), column type
@@ -30,9 +35,7 @@ pub mod predicate;
 mod properties;
 #[cfg(feature = "rows")]
 pub mod rows;
-mod scan;
 mod schema;
-mod spec;
 #[cfg(feature = "split-json")]
 pub mod split_json;
 #[cfg(feature = "rows")]
@@ -40,7 +43,8 @@ pub mod type_syntax;
 #[cfg(feature = "rows")]
 pub mod values;
 
-#[cfg(target_arch = "wasm32")]
+// Also compiled for native unit tests, which check its conversions with a round trip.
+#[cfg(any(target_arch = "wasm32", test))]
 #[doc(hidden)]
 pub mod guest;
 
@@ -51,12 +55,11 @@ pub use error::{ConnectorError, ErrorKind, Result};
 pub use pacer::BatchPacer;
 pub use predicate::{CompareOp, Predicate, PredicateNode, Scalar};
 pub use properties::Properties;
-pub use scan::{Pushdown, ScanPlan, ScanRequest, Split};
-pub use schema::{Column, DataType, TableSchema};
-pub use spec::{ConfigField, ConfigIssue, ConnectorSpec};
-
-/// The version of the connector contract (`wit/connector.wit`) this SDK builds against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub use quarry_contract::{
+    CONTRACT_VERSION, Column, ConfigField, ConfigIssue, ConnectorSpec, DataType, Pushdown,
+    ScanPlan, ScanRequest, Split, TableSchema,
+};
+pub use schema::{ColumnArrow, DataTypeArrow, TableSchemaArrow};
 
 /// Exports a [`Connector`] implementation as the component's `quarry:connector/source`.
 ///

@@ -10,7 +10,7 @@ use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 
 use crate::values::{Cell, ColumnValues, Value, parse_cell};
-use crate::{Column, Result};
+use crate::{Column, ColumnArrow, Result};
 
 /// Collects parsed rows of the projected columns into batches.
 #[derive(Debug)]

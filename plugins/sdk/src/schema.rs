@@ -1,43 +1,26 @@
-//! The column type model of the contract and its one-to-one mapping onto Arrow types.
+//! The contract's column types, columns and table schemas mapped onto Arrow, one to one.
+//!
+//! The types themselves are the contract crate's (ADR 0025), which has no Arrow; these extension
+//! traits add the mapping for this SDK's Arrow version. Connectors import them with the types
+//! (`use quarry_sdk::{TableSchema, TableSchemaArrow}`).
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::{ConnectorError, Result};
+use crate::{Column, ConnectorError, DataType, Result, TableSchema};
 
-/// A column type. Each case is exactly one Arrow type (see [`DataType::to_arrow`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DataType {
-    Boolean,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    UInt8,
-    UInt16,
-    UInt32,
-    UInt64,
-    Float32,
-    Float64,
-    /// `Decimal128(precision, scale)`, precision 1..=38.
-    Decimal128 {
-        precision: u8,
-        scale: i8,
-    },
-    Utf8,
-    Binary,
-    /// Days since 1970-01-01.
-    Date32,
-    /// Microseconds since the epoch, with an optional time zone.
-    TimestampMicros {
-        timezone: Option<String>,
-    },
+/// A [`DataType`] as the one Arrow type it stands for, and back.
+pub trait DataTypeArrow: Sized {
+    /// The Arrow type this type stands for.
+    fn to_arrow(&self) -> ArrowType;
+
+    /// The contract type for an Arrow type, or `unsupported` for Arrow types outside the model.
+    fn from_arrow(arrow: &ArrowType) -> Result<Self>;
 }
 
-impl DataType {
-    /// The Arrow type this type stands for.
-    pub fn to_arrow(&self) -> ArrowType {
+impl DataTypeArrow for DataType {
+    fn to_arrow(&self) -> ArrowType {
         match self {
             DataType::Boolean => ArrowType::Boolean,
             DataType::Int8 => ArrowType::Int8,
@@ -60,8 +43,7 @@ impl DataType {
         }
     }
 
-    /// The contract type for an Arrow type, or `unsupported` for Arrow types outside the model.
-    pub fn from_arrow(arrow: &ArrowType) -> Result<Self> {
+    fn from_arrow(arrow: &ArrowType) -> Result<Self> {
         Ok(match arrow {
             ArrowType::Boolean => DataType::Boolean,
             ArrowType::Int8 => DataType::Int8,
@@ -93,62 +75,29 @@ impl DataType {
     }
 }
 
-/// One column of a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub name: String,
-    pub data_type: DataType,
-    pub nullable: bool,
-    pub doc: Option<String>,
+/// A [`Column`] as an Arrow field.
+pub trait ColumnArrow {
+    fn to_arrow(&self) -> Field;
 }
 
-impl Column {
-    /// A column that may hold nulls.
-    pub fn new(name: &str, data_type: DataType) -> Self {
-        Self {
-            name: name.to_owned(),
-            data_type,
-            nullable: true,
-            doc: None,
-        }
-    }
-
-    /// A column that never holds nulls.
-    pub fn not_null(name: &str, data_type: DataType) -> Self {
-        Self {
-            nullable: false,
-            ..Self::new(name, data_type)
-        }
-    }
-
-    pub fn to_arrow(&self) -> Field {
+impl ColumnArrow for Column {
+    fn to_arrow(&self) -> Field {
         Field::new(&self.name, self.data_type.to_arrow(), self.nullable)
     }
 }
 
-/// A table as a connector describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSchema {
-    pub columns: Vec<Column>,
-    /// Total rows, when known cheaply.
-    pub row_count: Option<u64>,
+/// A [`TableSchema`] as an Arrow schema, whole or projected.
+pub trait TableSchemaArrow {
+    /// The Arrow schema of the whole table.
+    fn to_arrow(&self) -> SchemaRef;
+
+    /// The Arrow schema of a projection (column indices in output order); `None` is every
+    /// column. An index out of range is an error naming it.
+    fn project_arrow(&self, projection: Option<&[u32]>) -> Result<SchemaRef>;
 }
 
-impl TableSchema {
-    pub fn new(columns: Vec<Column>) -> Self {
-        Self {
-            columns,
-            row_count: None,
-        }
-    }
-
-    /// The index of the column named `name`.
-    pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
-    }
-
-    /// The Arrow schema of the whole table.
-    pub fn to_arrow(&self) -> SchemaRef {
+impl TableSchemaArrow for TableSchema {
+    fn to_arrow(&self) -> SchemaRef {
         Arc::new(Schema::new(
             self.columns
                 .iter()
@@ -157,9 +106,7 @@ impl TableSchema {
         ))
     }
 
-    /// The Arrow schema of a projection (column indices in output order); `None` is every
-    /// column. An index out of range is an error naming it.
-    pub fn project_arrow(&self, projection: Option<&[u32]>) -> Result<SchemaRef> {
+    fn project_arrow(&self, projection: Option<&[u32]>) -> Result<SchemaRef> {
         let Some(projection) = projection else {
             return Ok(self.to_arrow());
         };
@@ -182,12 +129,12 @@ impl TableSchema {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
     #[test]
     fn every_type_round_trips_through_arrow() {
-        for t in all_types() {
+        for t in quarry_contract::samples::every_data_type() {
             assert_eq!(DataType::from_arrow(&t.to_arrow()).unwrap(), t);
         }
     }
@@ -211,32 +158,5 @@ pub(crate) mod tests {
         assert!(!schema.field(1).is_nullable());
         let err = table.project_arrow(Some(&[2])).unwrap_err();
         assert!(err.message.contains("index 2"), "{err}");
-    }
-
-    pub(crate) fn all_types() -> Vec<DataType> {
-        vec![
-            DataType::Boolean,
-            DataType::Int8,
-            DataType::Int16,
-            DataType::Int32,
-            DataType::Int64,
-            DataType::UInt8,
-            DataType::UInt16,
-            DataType::UInt32,
-            DataType::UInt64,
-            DataType::Float32,
-            DataType::Float64,
-            DataType::Decimal128 {
-                precision: 15,
-                scale: 2,
-            },
-            DataType::Utf8,
-            DataType::Binary,
-            DataType::Date32,
-            DataType::TimestampMicros { timezone: None },
-            DataType::TimestampMicros {
-                timezone: Some("UTC".to_owned()),
-            },
-        ]
     }
 }

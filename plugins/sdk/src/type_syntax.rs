@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_through_its_text() {
-        for t in crate::schema::tests::all_types() {
+        for t in quarry_contract::samples::every_data_type() {
             assert_eq!(parse_type(&format_type(&t)).unwrap(), t);
         }
     }

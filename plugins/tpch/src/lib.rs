@@ -15,7 +15,7 @@ pub use table::Table;
 
 use quarry_sdk::{
     Catalog, ConfigField, Connector, ConnectorError, ConnectorSpec, Properties, Result, ScanPlan,
-    ScanRequest, Split, TableSchema,
+    ScanRequest, Split, TableSchema, TableSchemaArrow,
 };
 
 use crate::columns::GeneratorReader;

@@ -1,7 +1,7 @@
 //! The eight TPC-H tables: names, columns and row counts.
 
 use quarry_sdk::arrow_schema::SchemaRef;
-use quarry_sdk::{Column, DataType, TableSchema};
+use quarry_sdk::{Column, DataType, TableSchema, TableSchemaArrow};
 use tpchgen::generators::{
     CustomerGenerator, OrderGenerator, PartGenerator, PartSuppGenerator, SupplierGenerator,
 };

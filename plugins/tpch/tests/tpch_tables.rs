@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Decimal128Type, Int32Type, Int64Type};
-use quarry_sdk::{Catalog, Connector, Properties, ScanRequest, SplitReader};
+use quarry_sdk::{Catalog, Connector, Properties, ScanRequest, SplitReader, TableSchemaArrow};
 use tpch::{Table, TpchCatalog, TpchConnector};
 
 fn catalog(props: Properties) -> TpchCatalog {
@@ -66,7 +66,7 @@ fn hash_value(column: &dyn Array, row: usize, hasher: &mut DefaultHasher) {
 #[test]
 fn fixed_tables_and_tiny_lineitem_have_the_tpch_row_counts() {
     let catalog = catalog(Properties::new());
-    let count = |table: &str| rows(&scan(&catalog, &ScanRequest::full("tiny", table)));
+    let count = |table: &str| rows(&scan(&catalog, &ScanRequest::table("tiny", table)));
     assert_eq!(count("nation"), 25);
     assert_eq!(count("region"), 5);
     assert_eq!(count("lineitem"), 60_175);
@@ -82,7 +82,7 @@ fn the_union_of_all_splits_is_the_whole_table_for_every_table() {
     let whole = catalog(Properties::new().with("splits", "1"));
     let split = catalog(Properties::new().with("splits", "7"));
     for table in Table::ALL {
-        let request = ScanRequest::full("tiny", table.name());
+        let request = ScanRequest::table("tiny", table.name());
         let expected = scan(&whole, &request);
         let plan = split.plan_scan(&request).unwrap();
         let want_splits = if table.scales() { 7 } else { 1 };
@@ -166,7 +166,7 @@ fn values_are_identical_to_tpchgen_arrow() {
             })
             .collect();
         let expected = arrow::compute::concat_batches(&table.arrow_schema(), &reference).unwrap();
-        let actual = scan(&ours, &ScanRequest::full("tiny", table.name()));
+        let actual = scan(&ours, &ScanRequest::table("tiny", table.name()));
         let actual = arrow::compute::concat_batches(&table.arrow_schema(), &actual).unwrap();
         assert_eq!(actual, expected, "{}", table.name());
     }
@@ -175,7 +175,7 @@ fn values_are_identical_to_tpchgen_arrow() {
 #[test]
 fn projection_and_limit_are_honoured() {
     let catalog = catalog(Properties::new().with("splits", "4"));
-    let mut request = ScanRequest::full("tiny", "lineitem");
+    let mut request = ScanRequest::table("tiny", "lineitem");
     request.projection = Some(vec![15, 0]);
     request.limit = Some(10);
     let plan = catalog.plan_scan(&request).unwrap();
@@ -218,7 +218,7 @@ fn schemas_tables_and_types_follow_tpch() {
     assert_eq!(orders.row_count, Some(1_500_000));
     // sf1 lineitem gets one split per million rows by default.
     let plan = catalog
-        .plan_scan(&ScanRequest::full("sf1", "lineitem"))
+        .plan_scan(&ScanRequest::table("sf1", "lineitem"))
         .unwrap();
     assert_eq!(plan.splits.len(), 6);
 }
@@ -241,7 +241,7 @@ fn bad_names_and_properties_are_clear_errors() {
 #[test]
 fn an_empty_projection_still_counts_rows() {
     let catalog = catalog(Properties::new());
-    let mut request = ScanRequest::full("tiny", "orders");
+    let mut request = ScanRequest::table("tiny", "orders");
     request.projection = Some(vec![]);
     let batches = scan(&catalog, &request);
     assert_eq!(rows(&batches), 15_000);

@@ -1,7 +1,9 @@
-//! Who a request is: the admin token for the control API, the cluster secret for the
-//! endpoints workers call, and for `POST /v1/statement` and the Flight SQL endpoint a SQL user
-//! ([`Principal`], [`sql_principal`]): the admin token as a bearer token, or a configured
-//! user's name and password as HTTP Basic credentials (base64 with or without padding).
+//! Who a request to the coordinator is: the admin token for the control API, the cluster secret
+//! for the endpoints workers call (both checked by the shared
+//! [`ExpectedToken`](crate::expected_token::ExpectedToken)), and for `POST /v1/statement` and the
+//! Flight SQL endpoint a SQL user ([`Principal`], [`sql_principal`]): the admin token as a bearer
+//! token, or a configured user's name and password as HTTP Basic credentials (base64 with or
+//! without padding).
 //!
 //! Which routes need which token is a column of the route table (`api/mod.rs`), so the router,
 //! the OpenAPI document and docs/api.md cannot disagree. A request without a token gets 401; one
@@ -14,9 +16,8 @@ use axum::response::Response;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use subtle::ConstantTimeEq;
 
-use crate::coordinator::api_error::ApiError;
+use crate::api_error::ApiError;
 use crate::coordinator::state::AppState;
 use crate::coordinator::users::{ADMIN_USER, Principal, Role};
 
@@ -41,63 +42,6 @@ impl Access {
             Access::Admin => &["admin_token"],
             Access::Cluster => &["cluster_secret"],
             Access::Sql => &["admin_token", "sql_user"],
-        }
-    }
-}
-
-/// A token the server expects: `None` means "dev mode without one": every caller passes.
-#[derive(Clone)]
-pub struct ExpectedToken {
-    token: Option<Vec<u8>>,
-    what: &'static str,
-}
-
-impl std::fmt::Debug for ExpectedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExpectedToken")
-            .field("what", &self.what)
-            .field("set", &self.token.is_some())
-            .finish()
-    }
-}
-
-impl ExpectedToken {
-    pub fn new(token: Option<&str>, what: &'static str) -> Self {
-        ExpectedToken {
-            token: token.map(|t| t.as_bytes().to_vec()),
-            what,
-        }
-    }
-
-    /// Checks the request's `Authorization: Bearer …` header.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let Some(expected) = &self.token else {
-            return Ok(());
-        };
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::Unauthorized(format!(
-                "this endpoint needs the {} as `Authorization: Bearer <token>`",
-                self.what
-            )));
-        };
-        let presented = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::Unauthorized(format!(
-                    "the Authorization header must be `Bearer <{}>`",
-                    self.what
-                ))
-            })?;
-        if bool::from(presented.as_bytes().ct_eq(expected)) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("wrong {}", self.what)))
         }
     }
 }
@@ -184,42 +128,4 @@ pub async fn require_cluster(
 ) -> Result<Response, ApiError> {
     state.cluster_secret().check(request.headers())?;
     Ok(next.run(request).await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(value: Option<&'static str>) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(value) = value {
-            headers.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
-        }
-        headers
-    }
-
-    #[test]
-    fn missing_wrong_and_right_tokens() {
-        let expected = ExpectedToken::new(Some("t0ken"), "admin token");
-        assert!(matches!(
-            expected.check(&headers(None)),
-            Err(ApiError::Unauthorized(_))
-        ));
-        assert!(matches!(
-            expected.check(&headers(Some("Basic abc"))),
-            Err(ApiError::Unauthorized(_))
-        ));
-        assert!(matches!(
-            expected.check(&headers(Some("Bearer t0ke"))),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(expected.check(&headers(Some("Bearer t0ken"))).is_ok());
-    }
-
-    #[test]
-    fn no_expected_token_lets_everyone_in() {
-        let open = ExpectedToken::new(None, "admin token");
-        assert!(open.check(&headers(None)).is_ok());
-    }
 }

@@ -7,7 +7,7 @@
 
 use quarry_store::{Catalog, CatalogSpec, ConfigField};
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::catalog_validation::validate_catalog;
 use crate::coordinator::state::AppState;
 

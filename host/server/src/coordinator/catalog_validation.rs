@@ -9,22 +9,24 @@
 //! 4. the plugin's own `validate` runs in the sandbox with the catalog's grants (Kafka Connect's
 //!    validate).
 //!
+//! Steps 3 and 4 are the path every opening of a catalog takes
+//! ([`catalog_open`](crate::catalog_open)), which a worker loading the catalog takes too; the
+//! property check of step 2 is the runtime's, said in the control API's words.
+//!
 //! Whatever fails, nothing is stored: the caller writes only after this returns `Ok`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use quarry_runtime::{CatalogConfig, HostPattern};
-
-#[cfg(test)]
-use crate::catalog_properties::EnvLookup;
-use crate::catalog_properties::{
-    is_secret_field, resolve_references, runtime_grants, scrub, secret_values,
-};
+use quarry_runtime::HostPattern;
+use quarry_runtime::connector::{PropertyProblem, property_problems};
 use quarry_store::{CatalogSpec, ConfigField, Grants, Plugin};
 
-use crate::coordinator::api_error::{ApiError, Issue};
+use crate::api_error::{ApiError, Issue};
+use crate::catalog_open::{CatalogToOpen, OpenError, OpeningHost, issue_list, open_and_validate};
 use crate::coordinator::state::AppState;
+use crate::coordinator::sync::wire_conversions::secret_properties;
+use crate::sync_protocol::WireGrants;
 
 /// Validates the catalog `name` defined by `spec`; returns the plugin it uses.
 pub async fn validate_catalog(
@@ -44,93 +46,84 @@ pub async fn validate_catalog(
             other => other.into(),
         })?;
 
-    let mut issues = check_properties(&spec.properties, &plugin.config_fields);
-    issues.extend(check_grants(&spec.grants));
-    let resolved = resolve_references(
-        &spec.properties,
-        |var| state.env_var(var),
-        "the coordinator",
-        &mut issues,
-    );
-    if !issues.is_empty() {
-        return Err(invalid(name, issues));
-    }
-
-    let loaded = state.loaded_plugin(&plugin).await?;
-    let properties: Vec<(String, String)> = resolved.properties.into_iter().collect();
-    let secrets = secret_values(
-        &spec.properties,
-        &properties,
-        &resolved.substituted,
-        |key| is_secret_field(&plugin.config_fields, key),
-    );
-    let config = CatalogConfig {
-        name: name.to_owned(),
-        plugin: loaded,
-        properties: properties.clone(),
-        limits: None,
-        grants: runtime_grants(&spec.grants),
-        secrets: secrets.clone(),
+    let mut known_issues = check_properties(&spec.properties, &plugin.config_fields);
+    known_issues.extend(check_grants(&spec.grants));
+    let grants = WireGrants::from(&spec.grants);
+    let secret_properties = secret_properties(&plugin.config_fields);
+    let host = OpeningHost {
+        runtime: state.runtime(),
+        env_var: &|var| state.env_var(var),
+        name: "the coordinator",
     };
-    let connector = state
-        .runtime()
-        .open_catalog(config)
-        .map_err(|error| scrub_error(error.into(), &secrets))?;
-    let outcome = connector.validate(properties).await;
-    connector.release_instances();
-    let plugin_issues = outcome.map_err(|error| scrub_error(error.into(), &secrets))?;
-    if !plugin_issues.is_empty() {
-        let issues = plugin_issues
-            .into_iter()
-            .map(|issue| Issue {
-                field: issue.field,
-                message: scrub(&issue.message, &secrets),
-            })
-            .collect();
-        return Err(invalid(name, issues));
-    }
+    let catalog = CatalogToOpen {
+        name,
+        properties: &spec.properties,
+        grants: &grants,
+        secret_properties: &secret_properties,
+        known_issues,
+    };
+    open_and_validate(&host, catalog, state.loaded_plugin(&plugin))
+        .await
+        .map_err(|error| match error {
+            OpenError::UnresolvedVariable { issues }
+            | OpenError::InvalidProperties { issues, .. } => invalid(name, issues),
+            OpenError::PluginFetch(error) => error,
+            // The runtime's kind of error picks the status; the message is the scrubbed one.
+            OpenError::Runtime { detail, error, .. } => match ApiError::from(error) {
+                ApiError::InvalidCatalog { issues, .. } => ApiError::InvalidCatalog {
+                    message: detail,
+                    issues,
+                },
+                ApiError::PluginFailed(_) => ApiError::PluginFailed(detail),
+                other => other,
+            },
+        })?;
     Ok(plugin)
 }
 
 fn invalid(name: &str, issues: Vec<Issue>) -> ApiError {
     ApiError::InvalidCatalog {
-        message: format!(
-            "catalog \"{name}\" is invalid: {}",
-            crate::catalog_open::issue_list(&issues)
-        ),
+        message: format!("catalog \"{name}\" is invalid: {}", issue_list(&issues)),
         issues,
     }
 }
 
-/// Unknown keys and missing required keys, against the plugin's declared fields.
+/// Unknown keys, then missing required keys, against the plugin's declared fields: the
+/// runtime's [`property_problems`], in the control API's words.
 pub fn check_properties(
     properties: &BTreeMap<String, String>,
     fields: &[ConfigField],
 ) -> Vec<Issue> {
-    let mut issues = Vec::new();
+    let declared: Vec<(&str, bool)> = fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.required))
+        .collect();
     let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-    for key in properties.keys() {
-        if !known.contains(&key.as_str()) {
-            let known_list = if known.is_empty() {
-                "the plugin declares no properties".to_owned()
-            } else {
-                format!("known: {}", known.join(", "))
-            };
-            issues.push(Issue::field(
-                key.clone(),
-                format!("unknown property ({known_list})"),
-            ));
-        }
-    }
-    for field in fields.iter().filter(|f| f.required) {
-        if !properties.contains_key(&field.name) {
-            issues.push(Issue::field(
-                field.name.clone(),
-                "missing required property".to_owned(),
-            ));
-        }
-    }
-    issues
+    let (missing, others): (Vec<_>, Vec<_>) =
+        property_problems(&declared, properties.keys().map(String::as_str))
+            .into_iter()
+            .partition(|problem| matches!(problem, PropertyProblem::Missing { .. }));
+    others
+        .into_iter()
+        .chain(missing)
+        .map(|problem| match problem {
+            PropertyProblem::Unknown { key } => {
+                let known_list = if known.is_empty() {
+                    "the plugin declares no properties".to_owned()
+                } else {
+                    format!("known: {}", known.join(", "))
+                };
+                Issue::field(key, format!("unknown property ({known_list})"))
+            }
+            PropertyProblem::Missing { field } => {
+                Issue::field(field, "missing required property".to_owned())
+            }
+            // Keys of a map are never repeated; said anyway in case the caller changes.
+            PropertyProblem::Repeated { key } => {
+                Issue::field(key, "property given twice".to_owned())
+            }
+        })
+        .collect()
 }
 
 /// Grants must be absolute directories and `http(s)://host[:port]` origins.
@@ -155,26 +148,10 @@ pub fn check_grants(grants: &Grants) -> Vec<Issue> {
     issues
 }
 
-fn scrub_error(error: ApiError, secrets: &[String]) -> ApiError {
-    match error {
-        ApiError::InvalidCatalog { message, issues } => ApiError::InvalidCatalog {
-            message: scrub(&message, secrets),
-            issues: issues
-                .into_iter()
-                .map(|issue| Issue {
-                    field: issue.field,
-                    message: scrub(&issue.message, secrets),
-                })
-                .collect(),
-        },
-        ApiError::PluginFailed(message) => ApiError::PluginFailed(scrub(&message, secrets)),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog_properties::tests::props;
 
     fn fields() -> Vec<ConfigField> {
         vec![
@@ -191,65 +168,11 @@ mod tests {
         ]
     }
 
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn every_property_problem_is_listed() {
         let issues = check_properties(&props(&[("colour", "red"), ("size", "9")]), &fields());
         let fields: Vec<_> = issues.iter().filter_map(|i| i.field.as_deref()).collect();
         assert_eq!(fields, ["colour", "size", "user"]);
-    }
-
-    #[test]
-    fn references_resolve_and_unset_ones_are_reported_by_name() {
-        let mut issues = Vec::new();
-        let resolved = resolve_references(
-            &props(&[
-                ("password", "${ENV:PW}"),
-                ("dsn", "x=${ENV:NOPE};y"),
-                ("token", "${ENV:QUARRY_ADMIN_TOKEN}"),
-            ]),
-            |var| match var {
-                "PW" => EnvLookup::Value("hunter2".to_owned()),
-                "QUARRY_ADMIN_TOKEN" => EnvLookup::NotAllowed,
-                _ => EnvLookup::Unset,
-            },
-            "the coordinator",
-            &mut issues,
-        );
-        assert_eq!(resolved.properties["password"], "hunter2");
-        assert_eq!(resolved.substituted, ["hunter2"]);
-        assert_eq!(issues.len(), 2);
-        assert!(
-            issues[0].message.contains("\"NOPE\" is not set"),
-            "{:?}",
-            issues
-        );
-        assert!(
-            issues[1]
-                .message
-                .contains("\"QUARRY_ADMIN_TOKEN\" may not be read"),
-            "{:?}",
-            issues
-        );
-        assert!(!format!("{issues:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn malformed_references_are_reported() {
-        let mut issues = Vec::new();
-        resolve_references(
-            &props(&[("a", "${ENV:X"), ("b", "${ENV:1x}")]),
-            |_| EnvLookup::Unset,
-            "the coordinator",
-            &mut issues,
-        );
-        assert_eq!(issues.len(), 2, "{issues:?}");
     }
 
     #[test]
@@ -259,26 +182,5 @@ mod tests {
             allowed_hosts: vec!["ftp://x".into(), "https://ok.example.com".into()],
         };
         assert_eq!(check_grants(&grants).len(), 2);
-    }
-
-    #[test]
-    fn secrets_are_scrubbed_from_messages() {
-        let given = props(&[("password", "${ENV:PW}"), ("user", "alice")]);
-        let resolved = vec![
-            ("password".to_owned(), "hunter2".to_owned()),
-            ("user".to_owned(), "alice".to_owned()),
-        ];
-        let fields = fields();
-        let secrets = secret_values(&given, &resolved, &[], |key| is_secret_field(&fields, key));
-        assert_eq!(
-            scrub("bad password hunter2 for alice", &secrets),
-            "bad password *** for alice"
-        );
-        // The variable's part of a property, echoed alone and hex-encoded, is caught too.
-        let given = props(&[("dsn", "host=db password=${ENV:PW}")]);
-        let resolved = vec![("dsn".to_owned(), "host=db password=\nhunter2".to_owned())];
-        let secrets = secret_values(&given, &resolved, &["\nhunter2".to_owned()], |_| false);
-        let echoed = format!("bad: {} / {}", "hunter2", hex::encode("hunter2"));
-        assert_eq!(scrub(&echoed, &secrets), "bad: *** / ***");
     }
 }

@@ -2,15 +2,14 @@
 //!
 //! Where to look: [`config`] for what it is configured with, [`serve`] for start-up,
 //! [`api`] for the route table and one handler file per resource, [`catalog_validation`] for
-//! what a catalog must pass before it is stored, [`auth`] for tokens, [`api_error`] for how
-//! failures become status codes, [`metrics`] for `/metrics`, [`state`] for what handlers
+//! what a catalog must pass before it is stored, [`auth`] for who a request is (admin, worker or
+//! SQL user), [`metrics`] for `/metrics`, [`state`] for what handlers
 //! share, [`sync`] for the task that keeps every worker at the desired state,
 //! [`catalog_changes`] for creating, altering and deleting catalogs (API and SQL alike),
 //! [`users`] for who may run SQL with which role, [`sql`] for queries, and [`flight_sql`] for
 //! the Arrow Flight SQL endpoint.
 
 pub mod api;
-pub mod api_error;
 pub mod auth;
 pub mod catalog_changes;
 pub mod catalog_validation;
@@ -24,7 +23,6 @@ pub mod sync;
 pub mod users;
 
 pub use api::router;
-pub use api_error::ApiError;
 pub use config::{ConfigError, Coordinator, DEFAULT_MAX_PLUGIN_SIZE, SqlLimits};
 pub use serve::{ServeError, serve, serve_on};
 pub use state::AppState;

@@ -8,9 +8,8 @@ use quarry_runtime::{Plugin as LoadedPlugin, Runtime};
 use quarry_sql::{QuarryCatalogs, QueryEngine};
 use quarry_store::{Plugin, Store};
 
+use crate::api_error::ApiError;
 use crate::catalog_properties::EnvLookup;
-use crate::coordinator::api_error::ApiError;
-use crate::coordinator::auth::ExpectedToken;
 use crate::coordinator::config::{ConfigError, Coordinator, SqlLimits};
 use crate::coordinator::metrics::HttpMetrics;
 use crate::coordinator::sql::coordinator_open_failures::CoordinatorOpenFailures;
@@ -19,6 +18,7 @@ use crate::coordinator::sql::query_metrics::QueryMetrics;
 use crate::coordinator::sync::SyncTask;
 use crate::coordinator::users::Users;
 use crate::env_allow_list::EnvAllowList;
+use crate::expected_token::ExpectedToken;
 use crate::http_server::HttpServing;
 
 /// The coordinator's shared state. Cheap to clone.

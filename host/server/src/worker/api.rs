@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::trace::TraceLayer;
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
-use crate::sync_protocol::{HeldState, SyncRequest};
+use crate::api_error::{ApiError, ApiResult};
+use crate::sync_protocol::{HeldState, LoadState, SyncRequest};
 use crate::worker::state::WorkerState;
 
 /// A sync carries at most a few hundred catalog definitions; this leaves ample room.
@@ -83,10 +83,7 @@ async fn metrics(
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     use std::fmt::Write;
     let held = state.held().snapshot();
-    let loaded = held
-        .iter()
-        .filter(|c| c.state == quarry_store::LoadState::Loaded)
-        .count();
+    let loaded = held.iter().filter(|c| c.state == LoadState::Loaded).count();
     let cache = state.runtime().cache_stats();
     let mut out = String::new();
     let _ = writeln!(

@@ -1,9 +1,10 @@
 //! [`HeldCatalogs`]: the catalogs this worker holds, each at one version, loaded (with its open
-//! connector) or failed (with the reason).
+//! connector) or failed (with why).
 //!
 //! Versions only move forward: a load older than what is held, or an unload older than it, is
 //! ignored, so repeated or late messages change nothing. The one exception is a failed entry: a
-//! load at its own version tries again (the coordinator retries failed loads, with backoff).
+//! load at its own version tries again (the coordinator retries failed loads, with backoff) when
+//! the kind of failure says it is worth it ([`OpenError::worth_retrying`](crate::catalog_open::OpenError::worth_retrying)).
 //! Replacing or dropping an entry drops only this map's handle on the connector: a scan that
 //! started on the old version keeps its own clone and finishes on it.
 
@@ -11,22 +12,34 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use quarry_runtime::Connector;
-use quarry_store::LoadState;
 
-use crate::sync_protocol::{CatalogVersion, HeldCatalog};
+use crate::sync_protocol::{CatalogVersion, HeldCatalog, LoadState};
+use crate::worker::catalog_loader::LoadError;
 
 /// One held catalog.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Entry {
     version: CatalogVersion,
-    /// `Ok` when loaded, `Err(reason)` when loading failed.
-    outcome: Result<Connector, String>,
+    /// `Ok` when loaded, `Err` when loading failed.
+    outcome: Result<Connector, LoadError>,
 }
 
 impl Entry {
-    /// Whether this entry makes a load at `version` pointless.
+    /// Whether this entry is newer than `version`, or `version` loaded: an outcome of loading
+    /// `version` must not replace it.
     fn supersedes(&self, version: CatalogVersion) -> bool {
         self.version > version || (self.version == version && self.outcome.is_ok())
+    }
+
+    /// Whether loading `version` would change nothing: the entry supersedes it, or loading it
+    /// failed in a way that loading it again would not change.
+    fn settles(&self, version: CatalogVersion) -> bool {
+        self.supersedes(version)
+            || (self.version == version
+                && self
+                    .outcome
+                    .as_ref()
+                    .is_err_and(|error| !error.worth_retrying()))
     }
 }
 
@@ -38,11 +51,12 @@ pub struct HeldCatalogs {
 
 impl HeldCatalogs {
     /// Whether a load of `name` at `version` would change nothing: something newer is held, or
-    /// this version is held loaded. (A failed entry at this version is loaded again.)
+    /// this version is held loaded. (A failed entry at this version is loaded again, if its
+    /// kind of failure is worth retrying.)
     pub fn is_settled_at(&self, name: &str, version: CatalogVersion) -> bool {
         self.lock()
             .get(name)
-            .is_some_and(|entry| entry.supersedes(version))
+            .is_some_and(|entry| entry.settles(version))
     }
 
     /// Records the outcome of loading `name` at `version`, unless something newer, or this
@@ -51,7 +65,7 @@ impl HeldCatalogs {
         &self,
         name: &str,
         version: CatalogVersion,
-        outcome: Result<Connector, String>,
+        outcome: Result<Connector, LoadError>,
     ) -> bool {
         let mut entries = self.lock();
         if entries
@@ -108,7 +122,7 @@ impl HeldCatalogs {
                 } else {
                     LoadState::Failed
                 },
-                error: entry.outcome.as_ref().err().cloned(),
+                error: entry.outcome.as_ref().err().map(ToString::to_string),
             })
             .collect();
         held.sort_by(|a, b| a.name.cmp(&b.name));
@@ -137,6 +151,7 @@ impl HeldCatalogs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog_open::OpenError;
 
     fn version(generation: i64) -> CatalogVersion {
         CatalogVersion {
@@ -145,20 +160,24 @@ mod tests {
         }
     }
 
+    fn failed(reason: &str) -> Result<Connector, LoadError> {
+        Err(OpenError::PluginFetch(reason.to_owned()))
+    }
+
     #[test]
     fn a_failed_load_is_tried_again_at_its_own_version_only() {
         let held = HeldCatalogs::default();
-        assert!(held.record("c", version(2), Err("root is missing".into())));
+        assert!(held.record("c", version(2), failed("root is missing")));
         // The same version again: a retry, which may record another outcome.
         assert!(!held.is_settled_at("c", version(2)));
-        assert!(held.record("c", version(2), Err("still missing".into())));
+        assert!(held.record("c", version(2), failed("still missing")));
         assert_eq!(held.snapshot()[0].error.as_deref(), Some("still missing"));
         // An older version changes nothing.
         assert!(held.is_settled_at("c", version(1)));
-        assert!(!held.record("c", version(1), Err("old".into())));
+        assert!(!held.record("c", version(1), failed("old")));
         // A newer one replaces it.
         assert!(!held.is_settled_at("c", version(3)));
-        assert!(held.record("c", version(3), Err("new".into())));
+        assert!(held.record("c", version(3), failed("new")));
         assert_eq!(held.snapshot()[0].version, version(3));
     }
 }

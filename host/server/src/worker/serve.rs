@@ -16,7 +16,7 @@ use crate::worker::coordinator_link::CoordinatorLink;
 use crate::worker::execution_service::{serve_execution, stage_runtime};
 use crate::worker::membership::{say_goodbye, stay_registered};
 use crate::worker::state::{WorkerParts, WorkerState};
-use crate::worker_identity::WorkerKey;
+use crate::worker_identity::{WorkerKey, is_valid_worker_id};
 
 /// Why the worker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,7 @@ pub async fn serve_on(
         Some(id) => id.clone(),
         None => worker_id_from(&config.cache_dir)?,
     };
-    if quarry_store::validation::validate_worker_id(&id).is_err() {
+    if !is_valid_worker_id(&id) {
         return Err(ServeError::InvalidId(id));
     }
     let key_path = config.cache_dir.join("worker-key");

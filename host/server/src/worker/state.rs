@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use quarry_runtime::Runtime;
 
+use crate::api_error::ApiError;
 use crate::catalog_properties::EnvLookup;
-use crate::coordinator::api_error::ApiError;
-use crate::coordinator::auth::ExpectedToken;
 use crate::env_allow_list::EnvAllowList;
+use crate::expected_token::ExpectedToken;
 use crate::sync_protocol::{CatalogAssignment, HeldState, SyncRequest};
 use crate::worker::catalog_loader::load_catalog;
 use crate::worker::coordinator_link::CoordinatorLink;

@@ -20,7 +20,7 @@ use quarry_store::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::catalog_changes;
 use crate::coordinator::state::AppState;
 

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::metrics::{render, store_gauges};
 use crate::coordinator::state::AppState;
 

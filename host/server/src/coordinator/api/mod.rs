@@ -22,7 +22,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 
-use crate::coordinator::api_error::ApiError;
+use crate::api_error::ApiError;
 use crate::coordinator::auth::{Access, require_admin, require_cluster, require_sql_user};
 use crate::coordinator::metrics::count_requests;
 use crate::coordinator::state::AppState;

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use quarry_store::{ConfigField, NewPlugin, Plugin};
 use serde::Serialize;
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::state::AppState;
 
 /// A plugin as the API shows it.
@@ -89,7 +89,7 @@ pub async fn upload(
                 doc: field.doc.clone(),
                 required: field.required,
                 secret: field.secret,
-                default: field.default_value.clone(),
+                default_value: field.default_value.clone(),
             })
             .collect(),
         description: info.spec.description.clone(),

@@ -20,8 +20,8 @@ use quarry_runtime::Pushdown;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::api::catalogs::parse_json;
-use crate::coordinator::api_error::{ApiError, ApiResult};
 use crate::coordinator::sql::{result_json, statement};
 use crate::coordinator::state::AppState;
 use crate::coordinator::users::Principal;

@@ -16,8 +16,8 @@ use chrono::Utc;
 use quarry_store::{Worker, WorkerState};
 use serde::Serialize;
 
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::api::catalogs::parse_json;
-use crate::coordinator::api_error::{ApiError, ApiResult};
 use crate::coordinator::state::AppState;
 use crate::sync_protocol::{RegisterWorker, WorkerGoodbye};
 use crate::worker_identity::{GOODBYE_SKEW_SECONDS, goodbye_message, registration_message, verify};

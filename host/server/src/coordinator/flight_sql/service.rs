@@ -48,7 +48,7 @@ use prost::Message;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::coordinator::api_error::ApiError;
+use crate::api_error::ApiError;
 use crate::coordinator::auth::sql_principal;
 use crate::coordinator::flight_sql::catalog_listing;
 use crate::coordinator::flight_sql::session_tokens::SessionTokens;

@@ -8,7 +8,7 @@ use datafusion::scalar::ScalarValue;
 use quarry_pgwire::{StatementError, StatementErrorCode, StatementRunner, StatementSession};
 use quarry_sql::{check_session_setting, rewrite_client_sql};
 
-use crate::coordinator::api_error::ApiError;
+use crate::api_error::ApiError;
 use crate::coordinator::sql::statement;
 use crate::coordinator::state::AppState;
 use crate::coordinator::users::Principal;

@@ -3,7 +3,8 @@
 //!
 //! The task watches the desired state (every create, alter and drop) and the cluster view
 //! (every worker report). For each catalog whose current version some worker holds, it opens the
-//! catalog on the coordinator (planning and metadata run here; splits run on the workers, see
+//! catalog on the coordinator, by the path workers load catalogs by
+//! ([`catalog_open`](crate::catalog_open)) less the plugin's `validate` (planning and metadata run here; splits run on the workers, see
 //! `distributed_session.rs`) and sets it in the engine. During an alter the previous generation
 //! stays queryable until a worker holds the new one; a query already running keeps the
 //! generation it started with.
@@ -16,9 +17,10 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use quarry_runtime::Connector;
 use quarry_sql::QuarryCatalogs;
 
-use crate::catalog_open::{OpenedCatalog, open_assigned};
+use crate::catalog_open::{CatalogToOpen, OpeningHost, open};
 use crate::coordinator::sql::coordinator_scan_sources::CoordinatorScans;
 use crate::coordinator::state::AppState;
 use crate::coordinator::sync::desired_state::DesiredState;
@@ -89,14 +91,14 @@ async fn reconcile(
         if view.holders(name, assignment.version).is_empty() {
             continue;
         }
-        match open(state, assignment).await {
-            Ok(opened_catalog) => {
+        match open_on_coordinator(state, assignment).await {
+            Ok(connector) => {
                 // A new incarnation may restart at a generation the engine already has.
                 catalogs.remove_catalog(name);
                 catalogs.set_catalog(
                     name,
                     assignment.version,
-                    opened_catalog.connector,
+                    connector,
                     CoordinatorScans::split_source(),
                 );
                 opened.insert(name.clone(), assignment.version);
@@ -140,28 +142,33 @@ fn retry_wait(attempts: u32) -> Duration {
     Duration::from_secs(1u64 << attempts.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
-async fn open(state: &AppState, assignment: &CatalogAssignment) -> Result<OpenedCatalog, String> {
-    let (plugin_name, plugin_version) = assignment
-        .plugin
-        .split_once('@')
-        .ok_or_else(|| format!("bad plugin reference \"{}\"", assignment.plugin))?;
-    let plugin = state
-        .store()
-        .get_plugin(plugin_name, plugin_version)
+/// Opens `assignment` on the coordinator by the path workers load it by, without the plugin's
+/// `validate` (it ran when the catalog was stored, and on the worker that holds it).
+async fn open_on_coordinator(
+    state: &AppState,
+    assignment: &CatalogAssignment,
+) -> Result<Connector, String> {
+    let plugin = async {
+        let (plugin_name, plugin_version) = assignment
+            .plugin
+            .split_once('@')
+            .ok_or_else(|| format!("bad plugin reference \"{}\"", assignment.plugin))?;
+        let plugin = state
+            .store()
+            .get_plugin(plugin_name, plugin_version)
+            .await
+            .map_err(|e| e.to_string())?;
+        state
+            .loaded_plugin(&plugin)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let host = OpeningHost {
+        runtime: state.runtime(),
+        env_var: &|var| state.env_var(var),
+        name: "the coordinator",
+    };
+    open(&host, CatalogToOpen::assigned(assignment), plugin)
         .await
-        .map_err(|e| e.to_string())?;
-    let loaded = state
-        .loaded_plugin(&plugin)
-        .await
-        .map_err(|e| e.to_string())?;
-    let opened = open_assigned(
-        state.runtime(),
-        loaded,
-        assignment,
-        |var| state.env_var(var),
-        "the coordinator",
-    )?;
-    // Planning needs no warm instance between queries.
-    opened.connector.release_instances();
-    Ok(opened)
+        .map_err(|error| error.to_string())
 }

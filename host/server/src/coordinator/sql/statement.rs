@@ -24,7 +24,7 @@ use datafusion::scalar::ScalarValue;
 use quarry_sql::{CatalogDdl, QueryOptions};
 use quarry_store::{CatalogSpec, CatalogState};
 
-use crate::coordinator::api_error::{ApiError, ApiResult};
+use crate::api_error::{ApiError, ApiResult};
 use crate::coordinator::catalog_changes;
 use crate::coordinator::sql::query_metrics::ExecutedPlan;
 use crate::coordinator::sql::stage_traffic::StagePlacements;

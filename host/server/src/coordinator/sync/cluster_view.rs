@@ -9,10 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use quarry_store::LoadState;
 use tokio::sync::watch;
 
-use crate::sync_protocol::{CatalogVersion, HeldState};
+use crate::sync_protocol::{CatalogVersion, HeldState, LoadState};
 
 /// A worker that holds a catalog version: where to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]

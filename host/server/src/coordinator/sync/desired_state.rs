@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use quarry_store::{LoadState, Store};
+use quarry_store::Store;
 
-use crate::sync_protocol::{CatalogAssignment, CatalogUnload, HeldCatalog};
+use crate::coordinator::sync::wire_conversions::{secret_properties, version_of};
+use crate::sync_protocol::{CatalogAssignment, CatalogUnload, HeldCatalog, LoadState};
 
 /// Every catalog, by name, with what a worker needs to load it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,20 +32,14 @@ impl DesiredState {
             let Some(plugin) = plugins.get(&reference) else {
                 continue;
             };
-            let secret_properties = plugin
-                .config_fields
-                .iter()
-                .filter(|field| field.secret)
-                .map(|field| field.name.clone())
-                .collect();
             let assignment = CatalogAssignment {
-                version: crate::sync_protocol::version_of(&catalog),
+                version: version_of(&catalog),
                 name: catalog.name.clone(),
                 plugin: reference,
                 plugin_sha256: plugin.sha256.clone(),
                 properties: catalog.properties,
-                grants: catalog.grants,
-                secret_properties,
+                grants: catalog.grants.into(),
+                secret_properties: secret_properties(&plugin.config_fields),
             };
             desired.catalogs.insert(catalog.name, assignment);
         }
@@ -87,7 +82,7 @@ pub fn diff(
 mod tests {
     use super::*;
     use crate::sync_protocol::CatalogVersion;
-    use quarry_store::Grants;
+    use crate::sync_protocol::WireGrants;
 
     fn version(generation: i64) -> CatalogVersion {
         CatalogVersion {
@@ -103,7 +98,7 @@ mod tests {
             plugin: "tpch@0.1.0".into(),
             plugin_sha256: "ab".repeat(32),
             properties: BTreeMap::new(),
-            grants: Grants::default(),
+            grants: WireGrants::default(),
             secret_properties: Vec::new(),
         }
     }

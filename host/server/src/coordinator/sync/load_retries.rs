@@ -9,10 +9,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use quarry_store::LoadState;
 use tokio::time::Instant;
 
-use crate::sync_protocol::{CatalogVersion, HeldCatalog};
+use crate::sync_protocol::{CatalogVersion, HeldCatalog, LoadState};
 
 /// The longest wait between two retries of one failed load.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);

@@ -1,17 +1,20 @@
 //! The sync task: every catalog on every live worker, pushed on change and reconciled
-//! periodically (DESIGN.md, "Sync").
+//! periodically (docs/architecture.md; ADR 0010 for push and reconcile, ADR 0013 for retries).
 //!
 //! [`SyncTask`] is a handle the API calls when catalogs or workers change. Its loop
 //! ([`SyncTask::run`]) reloads the desired state from the store when catalogs change (and every
 //! interval), marks workers that missed heartbeats dead, and keeps one syncer task per live worker
 //! (`worker_syncer.rs`), which also retries failed loads (`load_retries.rs`). The desired state
 //! reaches the syncers over a `watch` channel, so a burst of changes coalesces into one push of the
-//! latest state, and a hung worker holds up only its own syncer.
+//! latest state, and a hung worker holds up only its own syncer. The syncers call workers through
+//! [`WorkerClient`](worker_client::WorkerClient) with the messages of
+//! [`sync_protocol`](crate::sync_protocol), built from the store's rows by [`wire_conversions`].
 
 pub mod cluster_view;
 pub mod desired_state;
 pub mod load_retries;
 pub mod sync_metrics;
+pub mod wire_conversions;
 pub mod worker_client;
 mod worker_syncer;
 

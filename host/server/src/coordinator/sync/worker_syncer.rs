@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use quarry_store::{CatalogReport, LoadState, Store, Worker};
+use quarry_store::{CatalogReport, Store, Worker};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -20,7 +20,7 @@ use crate::coordinator::sync::desired_state::{DesiredState, diff};
 use crate::coordinator::sync::load_retries::LoadRetries;
 use crate::coordinator::sync::sync_metrics::SyncMetrics;
 use crate::coordinator::sync::worker_client::{WorkerCallError, WorkerClient};
-use crate::sync_protocol::{CatalogVersion, HeldCatalog, HeldState, SyncRequest};
+use crate::sync_protocol::{CatalogVersion, HeldCatalog, HeldState, LoadState, SyncRequest};
 
 /// Loads per sync request: bounds the request size and lets reports flow in while a worker
 /// loads thousands of catalogs.
@@ -234,7 +234,7 @@ impl Syncer {
             .map(|catalog| CatalogReport {
                 catalog: &catalog.name,
                 generation: catalog.version.generation,
-                state: catalog.state,
+                state: catalog.state.into(),
                 error: catalog.error.as_deref(),
             })
             .collect();

@@ -1,9 +1,11 @@
-//! [`ApiError`]: every way a control API call fails, mapped to one status code and a JSON body
-//! `{"error": {"code": "...", "message": "..."}}`.
+//! [`ApiError`]: every way a call to the coordinator's control API or to a worker's endpoint
+//! fails, mapped to one status code and a JSON body `{"error": {"code": "...", "message": "..."}}`,
+//! and [`Issue`], one problem with a catalog definition, which such a body lists.
 //!
-//! Store and runtime errors convert into it with `?`. Each error kind maps to exactly one status;
-//! errors that are the server's own fault (a database that fails, an engine that breaks) become a
-//! 500 with a generic message, and their detail goes to the log, never to the client.
+//! Both processes answer HTTP with it, so it lives beside them, not in either. Store and runtime
+//! errors convert into it with `?`. Each error kind maps to exactly one status; errors that are
+//! the server's own fault (a database that fails, an engine that breaks) become a 500 with a
+//! generic message, and their detail goes to the log, never to the client.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

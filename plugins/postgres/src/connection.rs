@@ -488,7 +488,12 @@ fn connect_tcp(config: &PgConfig, address: &str) -> Result<TcpStream> {
         .collect();
     let mut last = None;
     for addr in &addrs {
-        match TcpStream::connect_timeout(addr, config.connect_timeout) {
+        // A platform without connect timeouts gets a plain connect.
+        let connected = match TcpStream::connect_timeout(addr, config.connect_timeout) {
+            Err(err) if err.kind() == io::ErrorKind::Unsupported => TcpStream::connect(addr),
+            other => other,
+        };
+        match connected {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);

@@ -548,3 +548,47 @@ fn validate_connects_and_says_why_it_cannot() {
         "{issues:?}"
     );
 }
+
+#[test]
+fn a_query_cancelled_halfway_fails_the_scan_with_the_reason() {
+    let db = TempDb::create(
+        "CREATE TABLE public.t AS SELECT g AS x FROM generate_series(1, 1000) g;
+         CREATE VIEW public.slow AS
+           SELECT x FROM public.t WHERE pg_sleep(CASE WHEN x > 20 THEN 0.01 ELSE 0 END) IS NOT NULL;",
+    );
+    let catalog = db.catalog();
+    let request = ScanRequest::table("public", "slow");
+    let plan = catalog.plan_scan(&request).unwrap();
+    let mut reader = catalog.open_split(&request, &plan.splits[0]).unwrap();
+    assert_eq!(reader.next_batch(20).unwrap().unwrap().num_rows(), 20);
+    // While the next Execute runs (about 10 s of sleeps), another session cancels it.
+    let name = db.name.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        connect(&name)
+            .execute(&format!(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' \
+                 AND application_name = 'quarry' AND pid <> pg_backend_pid() \
+                 AND state = 'active'"
+            ))
+            .unwrap();
+    });
+    let started = std::time::Instant::now();
+    let err = reader.next_batch(1000).unwrap_err();
+    canceller.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancelled, not finished"
+    );
+    assert_eq!(err.kind, ErrorKind::Io);
+    assert!(
+        err.message.contains("scan of public.slow")
+            && err
+                .message
+                .contains("canceling statement due to user request")
+            && err.message.contains("57014"),
+        "{err}"
+    );
+    // The reader is finished: it does not hang or return rows after its error.
+    assert_eq!(reader.next_batch(10).unwrap(), None);
+}

@@ -295,4 +295,118 @@ mod tests {
             "{text}"
         );
     }
+
+    /// The whole text, byte for byte: what scrapers, the tests and the benchmarks read.
+    #[test]
+    fn renders_the_exposition_text_byte_for_byte() {
+        let http = HttpMetrics::default();
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        http.record("/x\"y\\z\n".into(), "POST".into(), 404);
+        let gauges = StoreGauges {
+            catalogs_by_state: BTreeMap::from([("failed", 0), ("pending", 1), ("ready", 2)]),
+            plugins: 3,
+            workers_by_state: BTreeMap::from([("alive", 2), ("dead", 1)]),
+        };
+        let sync = SyncCounts {
+            syncs: 3,
+            catalogs_sent: 5,
+            sync_seconds_total: 1.25,
+            worker_call_failures: 1,
+            load_failures: 2,
+            workers_marked_dead: 0,
+        };
+        let queries = QueryCounts {
+            running: 1,
+            succeeded: 4,
+            failed: 2,
+            cancelled: 0,
+            rows: 10,
+            rows_to_coordinator: 7,
+            bytes_to_coordinator: 2048,
+            rows_between_workers: 8,
+            bytes_between_workers: 4096,
+        };
+        let calls = quarry_runtime::CallGauges {
+            calls_running: 2,
+            io_threads: 3,
+            calls_abandoned: 4,
+        };
+        let text = render(&http, Some(&gauges), &sync, &queries, calls);
+        let expected = r#"# HELP quarry_plugin_calls_running Threads inside a call into a plugin now.
+# TYPE quarry_plugin_calls_running gauge
+quarry_plugin_calls_running 2
+# HELP quarry_plugin_io_threads Threads of the plugin I/O runtime: one reactor, plus threads doing plugins' file I/O (an idle one exits after 2 s).
+# TYPE quarry_plugin_io_threads gauge
+quarry_plugin_io_threads 3
+# HELP quarry_plugin_calls_abandoned_total Plugin calls given up at their deadline while waiting in a host call.
+# TYPE quarry_plugin_calls_abandoned_total counter
+quarry_plugin_calls_abandoned_total 4
+# HELP quarry_store_up Whether the catalog store answered this scrape.
+# TYPE quarry_store_up gauge
+quarry_store_up 1
+# HELP quarry_catalogs Catalogs by derived status.
+# TYPE quarry_catalogs gauge
+quarry_catalogs{status="failed"} 0
+quarry_catalogs{status="pending"} 1
+quarry_catalogs{status="ready"} 2
+# HELP quarry_plugins Uploaded plugins (name@version).
+# TYPE quarry_plugins gauge
+quarry_plugins 3
+# HELP quarry_workers Known workers by state.
+# TYPE quarry_workers gauge
+quarry_workers{state="alive"} 2
+quarry_workers{state="dead"} 1
+# HELP quarry_queries_running Statements whose results are being produced or sent.
+# TYPE quarry_queries_running gauge
+quarry_queries_running 1
+# HELP quarry_queries_total Finished statements by outcome, from every front end.
+# TYPE quarry_queries_total counter
+quarry_queries_total{outcome="succeeded"} 4
+quarry_queries_total{outcome="failed"} 2
+quarry_queries_total{outcome="cancelled"} 0
+# HELP quarry_stage_rows_moved_total Rows the stages of distributed queries sent on, by consumer: the coordinator (the last stage's input) or a worker (the next stage).
+# TYPE quarry_stage_rows_moved_total counter
+quarry_stage_rows_moved_total{to="coordinator"} 7
+quarry_stage_rows_moved_total{to="worker"} 8
+# HELP quarry_stage_bytes_moved_total Bytes of Arrow Flight messages the stages of distributed queries sent on, by consumer.
+# TYPE quarry_stage_bytes_moved_total counter
+quarry_stage_bytes_moved_total{to="coordinator"} 2048
+quarry_stage_bytes_moved_total{to="worker"} 4096
+# HELP quarry_query_rows_total Rows returned to clients.
+# TYPE quarry_query_rows_total counter
+quarry_query_rows_total 10
+# HELP quarry_sync_pushes_total Syncs that sent loads or unloads to a worker.
+# TYPE quarry_sync_pushes_total counter
+quarry_sync_pushes_total 3
+# HELP quarry_sync_catalogs_sent_total Catalog loads sent to workers.
+# TYPE quarry_sync_catalogs_sent_total counter
+quarry_sync_catalogs_sent_total 5
+# HELP quarry_sync_seconds_total Time spent in those syncs, first request to last answer (divide by pushes for the mean sync latency).
+# TYPE quarry_sync_seconds_total counter
+quarry_sync_seconds_total 1.25
+# HELP quarry_sync_worker_call_failures_total Calls to workers that failed or timed out.
+# TYPE quarry_sync_worker_call_failures_total counter
+quarry_sync_worker_call_failures_total 1
+# HELP quarry_catalog_load_failures_total Catalog loads a worker reported failed.
+# TYPE quarry_catalog_load_failures_total counter
+quarry_catalog_load_failures_total 2
+# HELP quarry_workers_marked_dead_total Workers marked dead for missing heartbeats.
+# TYPE quarry_workers_marked_dead_total counter
+quarry_workers_marked_dead_total 0
+# HELP quarry_http_requests_total HTTP requests by route template, method and status.
+# TYPE quarry_http_requests_total counter
+quarry_http_requests_total{route="/v1/catalogs",method="GET",status="200"} 2
+quarry_http_requests_total{route="/x\"y\\z\n",method="POST",status="404"} 1
+"#;
+        assert_eq!(text, expected);
+
+        // Without the store, only its gauge says so; the rest is the same.
+        let text = render(&http, None, &sync, &queries, calls);
+        assert!(
+            text.contains("quarry_store_up 0\n# HELP quarry_queries_running"),
+            "{text}"
+        );
+        assert!(!text.contains("quarry_catalogs"), "{text}");
+    }
 }

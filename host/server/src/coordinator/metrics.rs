@@ -1,12 +1,11 @@
-//! Prometheus metrics in the text exposition format, written by hand: a handful of series do not
-//! need a metrics framework.
+//! The coordinator's Prometheus metrics, written with [`PrometheusText`]: a handful of series do
+//! not need a metrics framework (ADR 0026).
 //!
 //! Request counters are kept in memory per (route template, method, status) by a middleware;
 //! catalog and plugin counts are read from the store when `/metrics` is scraped, so they are
 //! right on every coordinator sharing the database.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -17,6 +16,7 @@ use quarry_store::CatalogState;
 use crate::coordinator::sql::query_metrics::{Outcome, QueryCounts};
 use crate::coordinator::state::AppState;
 use crate::coordinator::sync::sync_metrics::SyncCounts;
+use crate::prometheus_text::{Kind, PrometheusText};
 
 /// Counts HTTP requests by route template (`/v1/catalogs/{name}`, never the raw path, so the
 /// series stay few), method and status.
@@ -102,53 +102,51 @@ pub fn render(
     queries: &QueryCounts,
     plugin_calls: quarry_runtime::CallGauges,
 ) -> String {
-    let mut out = String::new();
-    crate::plugin_call_metrics::write(&mut out, plugin_calls);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_store_up Whether the catalog store answered this scrape."
-    );
-    let _ = writeln!(out, "# TYPE quarry_store_up gauge");
-    let _ = writeln!(out, "quarry_store_up {}", u8::from(gauges.is_some()));
+    let mut text = PrometheusText::new();
+    crate::plugin_call_metrics::write(&mut text, plugin_calls);
+    text.family(
+        "quarry_store_up",
+        "Whether the catalog store answered this scrape.",
+        Kind::Gauge,
+    )
+    .sample(&[], u8::from(gauges.is_some()));
     if let Some(gauges) = gauges {
-        let _ = writeln!(out, "# HELP quarry_catalogs Catalogs by derived status.");
-        let _ = writeln!(out, "# TYPE quarry_catalogs gauge");
-        for (state, count) in &gauges.catalogs_by_state {
-            let _ = writeln!(out, "quarry_catalogs{{status=\"{state}\"}} {count}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP quarry_plugins Uploaded plugins (name@version)."
+        let mut catalogs = text.family(
+            "quarry_catalogs",
+            "Catalogs by derived status.",
+            Kind::Gauge,
         );
-        let _ = writeln!(out, "# TYPE quarry_plugins gauge");
-        let _ = writeln!(out, "quarry_plugins {}", gauges.plugins);
-        let _ = writeln!(out, "# HELP quarry_workers Known workers by state.");
-        let _ = writeln!(out, "# TYPE quarry_workers gauge");
+        for (state, count) in &gauges.catalogs_by_state {
+            catalogs.sample(&[("status", *state)], *count);
+        }
+        text.family(
+            "quarry_plugins",
+            "Uploaded plugins (name@version).",
+            Kind::Gauge,
+        )
+        .sample(&[], gauges.plugins);
+        let mut workers = text.family("quarry_workers", "Known workers by state.", Kind::Gauge);
         for (state, count) in &gauges.workers_by_state {
-            let _ = writeln!(out, "quarry_workers{{state=\"{state}\"}} {count}");
+            workers.sample(&[("state", *state)], *count);
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_queries_running Statements whose results are being produced or sent."
+    text.family(
+        "quarry_queries_running",
+        "Statements whose results are being produced or sent.",
+        Kind::Gauge,
+    )
+    .sample(&[], queries.running);
+    let mut finished = text.family(
+        "quarry_queries_total",
+        "Finished statements by outcome, from every front end.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_queries_running gauge");
-    let _ = writeln!(out, "quarry_queries_running {}", queries.running);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_queries_total Finished statements by outcome, from every front end."
-    );
-    let _ = writeln!(out, "# TYPE quarry_queries_total counter");
     for (outcome, count) in [
         (Outcome::Succeeded, queries.succeeded),
         (Outcome::Failed, queries.failed),
         (Outcome::Cancelled, queries.cancelled),
     ] {
-        let _ = writeln!(
-            out,
-            "quarry_queries_total{{outcome=\"{}\"}} {count}",
-            outcome.as_str()
-        );
+        finished.sample(&[("outcome", outcome.as_str())], count);
     }
     for (name, help, to_coordinator, between_workers) in [
         (
@@ -166,10 +164,9 @@ pub fn render(
             queries.bytes_between_workers,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name}{{to=\"coordinator\"}} {to_coordinator}");
-        let _ = writeln!(out, "{name}{{to=\"worker\"}} {between_workers}");
+        text.family(name, help, Kind::Counter)
+            .sample(&[("to", "coordinator")], to_coordinator)
+            .sample(&[("to", "worker")], between_workers);
     }
     let counters: [(&str, &str, f64); 7] = [
         (
@@ -210,32 +207,25 @@ pub fn render(
         ),
     ];
     for (name, help, value) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
+        text.family(name, help, Kind::Counter).sample(&[], value);
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_http_requests_total HTTP requests by route template, method and status."
+    let mut requests = text.family(
+        "quarry_http_requests_total",
+        "HTTP requests by route template, method and status.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_http_requests_total counter");
     for ((route, method, status), count) in http.snapshot() {
-        let _ = writeln!(
-            out,
-            "quarry_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} \
-             {count}",
-            escape_label(&route)
+        let status = status.to_string();
+        requests.sample(
+            &[
+                ("route", route.as_str()),
+                ("method", method.as_str()),
+                ("status", status.as_str()),
+            ],
+            count,
         );
     }
-    out
-}
-
-/// Escapes a label value (backslash, quote, newline).
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    text.finish()
 }
 
 #[cfg(test)]

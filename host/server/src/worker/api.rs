@@ -86,7 +86,7 @@ async fn metrics(
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            crate::prometheus_text::CONTENT_TYPE,
         )],
         crate::worker::metrics::render(
             loaded,

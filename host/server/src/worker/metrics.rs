@@ -1,8 +1,10 @@
-//! The worker's `/metrics` text: the catalogs it holds, whether it is ready, where compiled
-//! plugin code came from, the plugin call gauges and what split scans did.
+//! The worker's `/metrics` text, written with [`PrometheusText`]: the catalogs it holds,
+//! whether it is ready, where compiled plugin code came from, the plugin call gauges and what
+//! split scans did.
 
 use quarry_runtime::{CacheStats, CallGauges};
 
+use crate::prometheus_text::{Kind, PrometheusText};
 use crate::worker::scan_metrics::ScanCounts;
 
 /// Renders the exposition text: `loaded` and `failed` catalogs held, `ready` once the worker
@@ -15,21 +17,20 @@ pub fn render(
     calls: CallGauges,
     scans: &ScanCounts,
 ) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_catalogs Catalogs held, by state."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_catalogs gauge");
-    let _ = writeln!(out, "quarry_worker_catalogs{{state=\"loaded\"}} {loaded}");
-    let _ = writeln!(out, "quarry_worker_catalogs{{state=\"failed\"}} {}", failed);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_ready 1 once the worker holds the desired state."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_ready gauge");
-    let _ = writeln!(out, "quarry_worker_ready {}", u8::from(ready));
+    let mut text = PrometheusText::new();
+    text.family(
+        "quarry_worker_catalogs",
+        "Catalogs held, by state.",
+        Kind::Gauge,
+    )
+    .sample(&[("state", "loaded")], loaded)
+    .sample(&[("state", "failed")], failed);
+    text.family(
+        "quarry_worker_ready",
+        "1 once the worker holds the desired state.",
+        Kind::Gauge,
+    )
+    .sample(&[], u8::from(ready));
     for (name, help, value) in [
         (
             "quarry_plugin_compiles_total",
@@ -47,17 +48,15 @@ pub fn render(
             cache.disk_rejects,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
+        text.family(name, help, Kind::Counter).sample(&[], value);
     }
-    crate::plugin_call_metrics::write(&mut out, calls);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_scans_active Splits being read for queries now."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_scans_active gauge");
-    let _ = writeln!(out, "quarry_worker_scans_active {}", scans.active);
+    crate::plugin_call_metrics::write(&mut text, calls);
+    text.family(
+        "quarry_worker_scans_active",
+        "Splits being read for queries now.",
+        Kind::Gauge,
+    )
+    .sample(&[], scans.active);
     for (name, help, value) in [
         (
             "quarry_worker_splits_total",
@@ -75,33 +74,25 @@ pub fn render(
             scans.bytes,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
+        text.family(name, help, Kind::Counter).sample(&[], value);
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_scan_failures_total Failed split scans, by kind of error."
+    let mut failures = text.family(
+        "quarry_worker_scan_failures_total",
+        "Failed split scans, by kind of error.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_worker_scan_failures_total counter");
     for (kind, count) in &scans.failures {
-        let _ = writeln!(
-            out,
-            "quarry_worker_scan_failures_total{{kind=\"{kind}\"}} {count}"
-        );
+        failures.sample(&[("kind", *kind)], *count);
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_sandbox_limits_hit_total Sandbox limits plugins ran into during scans."
+    let mut limits = text.family(
+        "quarry_sandbox_limits_hit_total",
+        "Sandbox limits plugins ran into during scans.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_sandbox_limits_hit_total counter");
     for (limit, count) in &scans.limits {
-        let _ = writeln!(
-            out,
-            "quarry_sandbox_limits_hit_total{{limit=\"{limit}\"}} {count}"
-        );
+        limits.sample(&[("limit", *limit)], *count);
     }
-    out
+    text.finish()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use quarry_testing::TestDb;
+use quarry_testing::quarry_process::Signal;
 use serde_json::json;
 
 use crate::common::cluster::Cluster;
@@ -202,12 +203,12 @@ async fn a_query_on_a_stopped_worker_fails_instead_of_hanging() {
             },
         )
         .await;
-    cluster.workers["w1"].signal("STOP");
+    cluster.workers["w1"].signal(Signal::STOP).unwrap();
     let (status, body) = tokio::time::timeout(Duration::from_secs(120), query)
         .await
         .expect("the query on a stopped worker hung")
         .unwrap();
-    cluster.workers["w1"].signal("CONT");
+    cluster.workers["w1"].signal(Signal::CONT).unwrap();
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("worker at http://127.0.0.1:"), "{body}");
 }

@@ -438,15 +438,7 @@ async fn the_execution_service_refuses_calls_without_the_cluster_secret() {
     let db = TestDb::sqlite();
     let mut cluster = Cluster::start(db.url());
     cluster.start_worker("w1", &[]);
-    let held: Value = reqwest::Client::new()
-        .get(format!("{}/v1/worker/catalogs", cluster.worker_url("w1")))
-        .bearer_auth(CLUSTER_SECRET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let held = cluster.held_by("w1").await;
     let address = held["execution_address"]
         .as_str()
         .unwrap_or_else(|| panic!("no execution address in {held}"));

@@ -111,7 +111,7 @@ async fn every_catalog_reaches_every_worker_through_deaths_restarts_alters_and_d
             .wait_for_catalog(name, 1, "ready", &["w1", "w2", "w3", "w4"], "loaded")
             .await;
     }
-    let ready = reqwest::get(format!("{}/readyz", cluster.workers["w4"].url))
+    let ready = reqwest::get(format!("{}/readyz", cluster.workers["w4"].url()))
         .await
         .unwrap();
     assert_eq!(ready.status().as_u16(), 200);

@@ -3,13 +3,13 @@
 //! HTTP like an operator would. Processes are killed when the cluster is dropped.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub use quarry_testing::QuarryProcess;
+pub use quarry_testing::plugin_component::plugin_path;
+use quarry_testing::{CoordinatorClient, metrics_text};
 use serde_json::{Value, json};
 
 use crate::common::test_certificates::TestCertificates;
@@ -20,22 +20,12 @@ pub const CLUSTER_SECRET: &str = "e2e-cluster-secret";
 /// How long a process may take to print that it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a process may take to exit after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The `quarry` binary cargo built for these tests.
 pub fn quarry_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_quarry"))
-}
-
-/// `target/plugins/<name>.wasm`; fails, saying how to build it, when missing.
-pub fn plugin_path(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/plugins")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing. Build the plugins first: `cargo xtask build-plugins`",
-        path.display()
-    );
-    path
 }
 
 /// A free port on 127.0.0.1 (bound, read, released).
@@ -44,119 +34,14 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A child process whose output is kept for failure messages.
-pub struct Process {
-    name: String,
-    child: Child,
-    /// `http://127.0.0.1:PORT`, from the line the process printed.
-    pub url: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl Process {
-    /// Starts `command` and waits for its `… listening on http://ADDR` line.
-    pub fn spawn(name: &str, mut command: Command) -> Process {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        let (url_tx, url_rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        drain(stdout, output.clone(), Some(url_tx));
-        drain(stderr, output.clone(), None);
-        let url = match url_rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{name} did not say it listens within {START_TIMEOUT:?}; its output:\n{}",
-                    output.lock().unwrap()
-                );
-            }
-        };
-        Process {
-            name: name.to_owned(),
-            child,
-            url,
-            output,
-        }
-    }
-
-    /// Everything the process printed so far.
-    pub fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
-    pub fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args([&format!("-{signal}"), &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} {pid} failed");
-    }
-
-    /// `kill -9`: no goodbye, no cleanup.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM, then waits (up to 30 s) for a clean exit; returns the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not stop within 30 s of SIGTERM; output:\n{}",
-                self.name,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Copies a pipe into `output`; sends the first `listening on http(s)://…` URL to `url`.
-fn drain(
-    pipe: impl Read + Send + 'static,
-    output: Arc<Mutex<String>>,
-    url: Option<mpsc::Sender<String>>,
-) {
-    std::thread::spawn(move || {
-        let mut url = url;
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if let Some(at) = line.find("listening on http")
-                && let Some(tx) = url.take()
-            {
-                let found = line[at + "listening on ".len()..].trim().to_owned();
-                let _ = tx.send(found);
-            }
-            let mut output = output.lock().unwrap();
-            output.push_str(&line);
-            output.push('\n');
-        }
-    });
+/// Starts `command` as the process `name` and waits for its `… listening on http(s)://ADDR`
+/// line; fails with its output when it does not come.
+pub fn spawn_listening(name: &str, command: Command) -> QuarryProcess {
+    let mut process = QuarryProcess::spawn(name, command).unwrap_or_else(|e| panic!("{e:#}"));
+    process
+        .wait_until_listening(START_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{name} did not say it listens: {e:#}"));
+    process
 }
 
 /// Timings short enough for tests.
@@ -190,9 +75,10 @@ pub struct Cluster {
     pg_port: Option<u16>,
     /// The Flight SQL port, served alongside the PostgreSQL port.
     flight_sql_port: Option<u16>,
-    pub coordinator: Option<Process>,
-    pub workers: BTreeMap<String, Process>,
-    http: reqwest::Client,
+    pub coordinator: Option<QuarryProcess>,
+    pub workers: BTreeMap<String, QuarryProcess>,
+    /// The admin's client of the coordinator (its HTTP client also calls the workers).
+    client: CoordinatorClient,
     tls: Option<TestCertificates>,
 }
 
@@ -226,10 +112,17 @@ impl Cluster {
                 .build()
                 .unwrap(),
         };
+        let port = free_port();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client = CoordinatorClient::with_http(
+            &format!("{scheme}://127.0.0.1:{port}"),
+            ADMIN_TOKEN,
+            http,
+        );
         let mut cluster = Cluster {
             dir: tempfile::tempdir().unwrap(),
             database_url: database_url.to_owned(),
-            port: free_port(),
+            port,
             timings,
             coordinator_env: env
                 .iter()
@@ -239,7 +132,7 @@ impl Cluster {
             flight_sql_port: pg.then(free_port),
             coordinator: None,
             workers: BTreeMap::new(),
-            http,
+            client,
             tls,
         };
         cluster.start_coordinator();
@@ -303,8 +196,7 @@ impl Cluster {
 
     /// The coordinator's base URL; the same across restarts.
     pub fn url(&self) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        self.client.base_url().to_owned()
     }
 
     /// Starts the coordinator process (again) on the cluster's port, database and data dir.
@@ -336,7 +228,7 @@ impl Cluster {
         if let Some(flight_sql_port) = self.flight_sql_port {
             command.args(["--flight-sql", &format!("127.0.0.1:{flight_sql_port}")]);
         }
-        self.coordinator = Some(Process::spawn("coordinator", command));
+        self.coordinator = Some(spawn_listening("coordinator", command));
     }
 
     /// Replaces the coordinator's extra environment for its next start.
@@ -350,7 +242,9 @@ impl Cluster {
     /// SIGTERM to the coordinator; asserts it exits cleanly.
     pub fn stop_coordinator(&mut self) {
         let mut coordinator = self.coordinator.take().expect("a running coordinator");
-        let status = coordinator.terminate();
+        let status = coordinator
+            .terminate(STOP_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(
             status.success(),
             "the coordinator exited with {status} on SIGTERM; output:\n{}",
@@ -388,13 +282,13 @@ impl Cluster {
             .envs(env.iter().copied());
         self.workers.insert(
             id.to_owned(),
-            Process::spawn(&format!("worker {id}"), command),
+            spawn_listening(&format!("worker {id}"), command),
         );
     }
 
     /// Worker `id`'s HTTP base URL.
     pub fn worker_url(&self, id: &str) -> &str {
-        &self.workers[id].url
+        self.workers[id].url()
     }
 
     /// `kill -9` a worker.
@@ -432,22 +326,12 @@ impl Cluster {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url()))
-            .bearer_auth(ADMIN_TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        let (status, value) = self
+            .client
+            .call(method, path, body.as_ref())
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        (status.as_u16(), value)
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -458,7 +342,7 @@ impl Cluster {
 
     /// Worker `id`'s `/metrics` value for `name` (0 if absent).
     pub async fn worker_metric(&self, id: &str, name: &str) -> f64 {
-        self.metric(&self.workers[id].url, name).await
+        self.metric(self.workers[id].url(), name).await
     }
 
     /// The coordinator's `/metrics` value for `name`, labels included
@@ -470,7 +354,8 @@ impl Cluster {
     async fn metric(&self, base_url: &str, name: &str) -> f64 {
         let url = format!("{base_url}/metrics");
         let text = self
-            .http
+            .client
+            .http()
             .get(url)
             .send()
             .await
@@ -478,55 +363,36 @@ impl Cluster {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or(0.0)
+        metrics_text::sample(&text, name).unwrap_or(0.0)
     }
 
     /// Uploads `target/plugins/<name>.wasm`; returns `name@version`.
     pub async fn upload_plugin(&self, name: &str) -> String {
         let bytes = std::fs::read(plugin_path(name)).unwrap();
-        let response = self
-            .http
-            .post(format!("{}/v1/plugins", self.url()))
-            .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", "application/wasm")
-            .body(bytes)
-            .send()
+        self.client
+            .upload_plugin(bytes)
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        assert!(
-            status == 201 || status == 200,
-            "upload {name}: {status} {body}"
-        );
-        format!(
-            "{}@{}",
-            body["name"].as_str().unwrap(),
-            body["version"].as_str().unwrap()
-        )
+            .unwrap_or_else(|e| panic!("upload {name}: {e:#}"))
+            .reference()
     }
 
     /// Creates a catalog; asserts 201.
     pub async fn create_catalog(&self, name: &str, plugin: &str, properties: Value) -> Value {
-        let (status, body) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/catalogs",
-                Some(json!({ "name": name, "plugin": plugin, "properties": properties })),
+        self.client
+            .create_catalog_from(
+                &json!({ "name": name, "plugin": plugin, "properties": properties }),
             )
-            .await;
-        assert_eq!(status, 201, "create {name}: {body}");
-        body
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e:#}"))
     }
 
     /// What worker `id` says it holds (its own endpoint, with the cluster secret).
     pub async fn held_by(&self, id: &str) -> Value {
         let worker = &self.workers[id];
         let response = self
-            .http
-            .get(format!("{}/v1/worker/catalogs", worker.url))
+            .client
+            .http()
+            .get(format!("{}/v1/worker/catalogs", worker.url()))
             .bearer_auth(CLUSTER_SECRET)
             .send()
             .await

@@ -5,14 +5,13 @@
 //! unless kept.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use quarry_testing::QuarryProcess;
+use quarry_testing::coordinator_client::{CoordinatorClient, get_text};
 use reqwest::StatusCode;
-use tokio::process::Command;
-
-use crate::coordinator_client::{CoordinatorClient, get_text};
-use crate::quarry_process::QuarryProcess;
 
 /// How long a process gets to print its "listening on" line, and a cluster to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -161,12 +160,10 @@ impl BenchCluster {
         command
             .env("QUARRY_ADMIN_TOKEN", &admin_token)
             .env("QUARRY_CLUSTER_SECRET", &cluster_secret);
-        let coordinator = QuarryProcess::start(
-            &format!("{label} coordinator"),
+        let coordinator = start_process(
+            format!("{label} coordinator"),
             command,
-            "quarry coordinator",
-            &dir.path().join("coordinator.log"),
-            START_TIMEOUT,
+            dir.path().join("coordinator.log"),
         )
         .await?;
         let client = CoordinatorClient::new(coordinator.url(), &admin_token)?;
@@ -239,16 +236,7 @@ impl BenchCluster {
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command.env("QUARRY_CLUSTER_SECRET", &self.cluster_secret);
         let log = self.dir.path().join(format!("{}.log", worker.id));
-        worker.process = Some(
-            QuarryProcess::start(
-                &format!("worker {}", worker.id),
-                command,
-                "quarry worker",
-                &log,
-                START_TIMEOUT,
-            )
-            .await?,
-        );
+        worker.process = Some(start_process(format!("worker {}", worker.id), command, log).await?);
         Ok(())
     }
 
@@ -259,7 +247,10 @@ impl BenchCluster {
             .get_mut(index)
             .with_context(|| format!("no worker #{index}"))?;
         match worker.process.take() {
-            Some(process) => process.kill().await,
+            Some(mut process) => {
+                process.kill();
+                Ok(())
+            }
             None => bail!("worker {} is not running", worker.id),
         }
     }
@@ -328,11 +319,12 @@ impl BenchCluster {
     /// Stops every process; the directory goes too unless it is kept.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         for worker in &mut self.workers {
-            if let Some(process) = worker.process.take() {
-                process.kill().await?;
+            if let Some(mut process) = worker.process.take() {
+                process.kill();
             }
         }
-        self.coordinator.kill().await
+        self.coordinator.kill();
+        Ok(())
     }
 
     async fn wait_all_alive(&self) -> anyhow::Result<()> {
@@ -353,6 +345,21 @@ impl BenchCluster {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Starts `command` as the process `name` with its log in `log`, and waits (on a blocking
+/// thread, not the benchmark's async ones) up to [`START_TIMEOUT`] for its "listening on" line.
+async fn start_process(
+    name: String,
+    command: Command,
+    log: PathBuf,
+) -> anyhow::Result<QuarryProcess> {
+    tokio::task::spawn_blocking(move || {
+        let mut process = QuarryProcess::spawn_logging_to(&name, command, &log)?;
+        process.wait_until_listening(START_TIMEOUT)?;
+        Ok(process)
+    })
+    .await?
 }
 
 /// Drops settings the caller's environment might hold that would change what is measured.

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use quarry_testing::CoordinatorClient;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
 use crate::bench_flags;
-use crate::coordinator_client::CoordinatorClient;
 use crate::latency_summary::{LatencySummary, fmt_duration};
 use crate::resident_memory::resident_bytes;
 use crate::sync_bench::{plugin_path, quarry_binary, read_component};

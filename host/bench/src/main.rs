@@ -19,19 +19,15 @@
 mod bench_cluster;
 mod bench_flags;
 mod clients_bench;
-mod coordinator_client;
 mod files_bench;
 mod interruptible;
 mod latency_summary;
 mod load_bench;
-mod metrics_text;
 mod pre_initialization_figures;
-mod quarry_process;
 mod resident_memory;
 mod runtime_bench;
 mod sql_bench;
 mod sync_bench;
-mod wasm_custom_section;
 
 use std::process::ExitCode;
 

@@ -22,15 +22,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use quarry_testing::coordinator_client::{CoordinatorClient, PluginRef};
+use quarry_testing::metrics_text::sample;
+use quarry_testing::plugin_component::plugin_path_near_executable;
+use quarry_testing::wasm_custom_section::with_custom_section;
 use tokio::task::JoinSet;
 
 use crate::bench_cluster::{BenchCluster, SyncMode};
 use crate::bench_flags;
-use crate::coordinator_client::{CoordinatorClient, PluginRef};
 use crate::latency_summary::{LatencySummary, fmt_duration};
-use crate::metrics_text::sample;
 use crate::resident_memory::resident_bytes;
-use crate::wasm_custom_section::with_custom_section;
 
 /// How often a catalog's status is polled while its propagation is timed.
 const POLL: Duration = Duration::from_millis(2);
@@ -136,8 +137,6 @@ pub(crate) fn quarry_binary(quarry: Option<&PathBuf>) -> anyhow::Result<PathBuf>
     Ok(path)
 }
 
-/// The tpch component: `--plugin`, else `target/plugins/tpch.wasm` (next to the `release`
-/// directory this executable is in, else in this source tree).
 /// The bytes of the component at `path`, or an error that says how to build the plugins.
 pub(crate) fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| {
@@ -148,17 +147,12 @@ pub(crate) fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
     })
 }
 
+/// Plugin `name`'s component: `--plugin`, else `target/plugins/<name>.wasm` (next to the
+/// `release` directory this executable is in, else in this source tree).
 pub(crate) fn plugin_path(plugin: Option<&PathBuf>, name: &str) -> PathBuf {
-    if let Some(path) = plugin {
-        return path.clone();
-    }
-    let next_to_exe = std::env::current_exe().ok().and_then(|exe| {
-        let path = exe.parent()?.parent()?.join(format!("plugins/{name}.wasm"));
-        path.is_file().then_some(path)
-    });
-    next_to_exe.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/plugins/{name}.wasm"))
-    })
+    plugin
+        .cloned()
+        .unwrap_or_else(|| plugin_path_near_executable(name))
 }
 
 async fn measure(o: &Options) -> anyhow::Result<()> {

@@ -1,38 +1,36 @@
 //! The plugin call gauges in Prometheus text, for the `/metrics` of both processes (each runs
 //! plugins: the coordinator to plan, workers to scan).
 
-use std::fmt::Write as _;
-
 use quarry_runtime::CallGauges;
+
+use crate::prometheus_text::{Kind, PrometheusText};
 
 /// Appends the gauges of the threads plugin calls hold, and the count of calls abandoned at
 /// their deadline.
-pub fn write(out: &mut String, gauges: CallGauges) {
-    let series: [(&str, &str, &str, f64); 3] = [
+pub fn write(text: &mut PrometheusText, gauges: CallGauges) {
+    let series: [(&str, Kind, &str, f64); 3] = [
         (
             "quarry_plugin_calls_running",
-            "gauge",
+            Kind::Gauge,
             "Threads inside a call into a plugin now.",
             gauges.calls_running as f64,
         ),
         (
             "quarry_plugin_io_threads",
-            "gauge",
+            Kind::Gauge,
             "Threads of the plugin I/O runtime: one reactor, plus threads doing plugins' file \
              I/O (an idle one exits after 2 s).",
             gauges.io_threads as f64,
         ),
         (
             "quarry_plugin_calls_abandoned_total",
-            "counter",
+            Kind::Counter,
             "Plugin calls given up at their deadline while waiting in a host call.",
             gauges.calls_abandoned as f64,
         ),
     ];
     for (name, kind, help, value) in series {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        let _ = writeln!(out, "{name} {value}");
+        text.family(name, help, kind).sample(&[], value);
     }
 }
 
@@ -40,15 +38,16 @@ pub fn write(out: &mut String, gauges: CallGauges) {
 mod tests {
     #[test]
     fn writes_each_series_with_its_type() {
-        let mut out = String::new();
+        let mut text = crate::prometheus_text::PrometheusText::new();
         super::write(
-            &mut out,
+            &mut text,
             quarry_runtime::CallGauges {
                 calls_running: 2,
                 io_threads: 3,
                 calls_abandoned: 4,
             },
         );
+        let out = text.finish();
         assert!(
             out.contains(
                 "# TYPE quarry_plugin_calls_running gauge\nquarry_plugin_calls_running 2\n"

@@ -45,7 +45,7 @@ async fn the_same_upload_twice_is_idempotent_and_other_bytes_conflict() {
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["name"], "testkit");
 
-    let other = with_custom_section(plugin_bytes("testkit"), "quarry-test", b"other bytes");
+    let other = with_custom_section(&plugin_bytes("testkit"), "quarry-test", b"other bytes");
     let (status, body) = app.upload(other).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(code(&body), "conflict");
@@ -213,7 +213,7 @@ async fn workers_fetch_component_bytes_with_the_cluster_secret() {
 async fn a_component_larger_than_axums_default_body_limit_is_accepted() {
     let app = App::sqlite().await;
     // 3 MiB of custom section: over axum's 2 MB default, under the 64 MiB plugin maximum.
-    let padded = with_custom_section(plugin_bytes("tpch"), "padding", &vec![7u8; 3 << 20]);
+    let padded = with_custom_section(&plugin_bytes("tpch"), "padding", &vec![7u8; 3 << 20]);
     let size = padded.len();
     let (status, body) = app.upload(padded).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

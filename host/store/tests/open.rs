@@ -1,7 +1,7 @@
 //! Opening a store: migrations, reopening with data intact, refusing a newer schema, and the
 //! SQLite file settings.
 
-use crate::common::{TestDb, catalog_spec, component, new_plugin};
+use crate::common::{OpenStore, TestDb, catalog_spec, component, new_plugin};
 use quarry_store::{Error, Store};
 
 backend_tests!(
@@ -72,13 +72,10 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 
 #[tokio::test]
 async fn sqlite_file_is_created_in_wal_mode_with_foreign_keys() {
-    let db = TestDb::sqlite();
+    let db = TestDb::sqlite_in_new_directory();
     let store = db.open().await;
-    let path = db.url().trim_start_matches("sqlite://");
-    assert!(
-        std::path::Path::new(path).exists(),
-        "{path} was not created"
-    );
+    let path = db.sqlite_path().unwrap();
+    assert!(path.exists(), "{} was not created", path.display());
     assert_eq!(store.backend_name(), "sqlite");
     store.close().await;
     // WAL is persistent in the file; a plain connection sees it.
@@ -107,9 +104,10 @@ async fn an_unsupported_url_names_only_the_scheme() {
 #[tokio::test]
 async fn the_sqlite_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-    let db = TestDb::sqlite();
-    let path = db.url().trim_start_matches("sqlite://").to_owned();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let db = TestDb::sqlite_in_new_directory();
+    let path = db.sqlite_path().unwrap().to_owned();
     let store = db.open().await;
     assert_eq!(mode(&path), 0o600, "a new database file");
     store.close().await;

@@ -1,6 +1,6 @@
 //! Plugins: upload, read, content-addressed bytes, uniqueness, and deletion rules.
 
-use crate::common::{TestDb, catalog_spec, component, new_plugin, store_with_plugin};
+use crate::common::{OpenStore, TestDb, catalog_spec, component, new_plugin, store_with_plugin};
 use quarry_store::{Entity, Error};
 use sha2::{Digest, Sha256};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::common::{TestDb, catalog_spec, store_with_plugin};
+use crate::common::{OpenStore, TestDb, catalog_spec, store_with_plugin};
 use chrono::Utc;
 use quarry_store::{Entity, Error, LoadState, WorkerCatalogState, WorkerState};
 

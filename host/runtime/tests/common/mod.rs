@@ -1,8 +1,7 @@
-//! Helpers shared by the runtime's integration tests: finding plugin components, building a
-//! runtime, opening catalogs and draining scans.
+//! Helpers shared by the runtime's integration tests: the plugin components (found by
+//! quarry-testing), building a runtime, opening catalogs and draining scans.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // shared test code: may panic
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
@@ -14,38 +13,7 @@ use quarry_runtime::{
 /// The deadline testkit catalogs run under: every misbehaviour must end within it.
 pub const TEST_DEADLINE: Duration = Duration::from_secs(2);
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The built component of plugin `name`: `target/plugins/<name>.wasm` as written by
-/// `cargo xtask build-plugins`, or the plugins workspace's own release output, whichever is
-/// newer. Panics, saying how to build it, when there is neither.
-pub fn plugin_path(name: &str) -> PathBuf {
-    let root = workspace_root();
-    let candidates = [
-        root.join("target/plugins").join(format!("{name}.wasm")),
-        root.join("plugins/target/wasm32-wasip2/release")
-            .join(format!("{name}.wasm")),
-    ];
-    candidates
-        .iter()
-        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p.clone())))
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| {
-            panic!(
-                "plugin component {name}.wasm not found at {}: run `cargo xtask build-plugins` \
-                 (or `cd plugins && cargo build --release --target wasm32-wasip2 -p {name}`) first",
-                candidates[0].display()
-            )
-        })
-}
-
-pub fn plugin_bytes(name: &str) -> Vec<u8> {
-    let path = plugin_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
+pub use quarry_testing::plugin_component::plugin_bytes;
 
 /// A runtime with an in-memory cache only (tests that need a disk cache build their own).
 pub fn runtime() -> Runtime {

@@ -1,12 +1,11 @@
-//! Prometheus metrics in the text exposition format, written by hand: a handful of series do not
-//! need a metrics framework.
+//! The coordinator's Prometheus metrics, written with [`PrometheusText`]: a handful of series do
+//! not need a metrics framework (ADR 0026).
 //!
 //! Request counters are kept in memory per (route template, method, status) by a middleware;
 //! catalog and plugin counts are read from the store when `/metrics` is scraped, so they are
 //! right on every coordinator sharing the database.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -17,6 +16,7 @@ use quarry_store::CatalogState;
 use crate::coordinator::sql::query_metrics::{Outcome, QueryCounts};
 use crate::coordinator::state::AppState;
 use crate::coordinator::sync::sync_metrics::SyncCounts;
+use crate::prometheus_text::{Kind, PrometheusText};
 
 /// Counts HTTP requests by route template (`/v1/catalogs/{name}`, never the raw path, so the
 /// series stay few), method and status.
@@ -102,53 +102,51 @@ pub fn render(
     queries: &QueryCounts,
     plugin_calls: quarry_runtime::CallGauges,
 ) -> String {
-    let mut out = String::new();
-    crate::plugin_call_metrics::write(&mut out, plugin_calls);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_store_up Whether the catalog store answered this scrape."
-    );
-    let _ = writeln!(out, "# TYPE quarry_store_up gauge");
-    let _ = writeln!(out, "quarry_store_up {}", u8::from(gauges.is_some()));
+    let mut text = PrometheusText::new();
+    crate::plugin_call_metrics::write(&mut text, plugin_calls);
+    text.family(
+        "quarry_store_up",
+        "Whether the catalog store answered this scrape.",
+        Kind::Gauge,
+    )
+    .sample(&[], u8::from(gauges.is_some()));
     if let Some(gauges) = gauges {
-        let _ = writeln!(out, "# HELP quarry_catalogs Catalogs by derived status.");
-        let _ = writeln!(out, "# TYPE quarry_catalogs gauge");
-        for (state, count) in &gauges.catalogs_by_state {
-            let _ = writeln!(out, "quarry_catalogs{{status=\"{state}\"}} {count}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP quarry_plugins Uploaded plugins (name@version)."
+        let mut catalogs = text.family(
+            "quarry_catalogs",
+            "Catalogs by derived status.",
+            Kind::Gauge,
         );
-        let _ = writeln!(out, "# TYPE quarry_plugins gauge");
-        let _ = writeln!(out, "quarry_plugins {}", gauges.plugins);
-        let _ = writeln!(out, "# HELP quarry_workers Known workers by state.");
-        let _ = writeln!(out, "# TYPE quarry_workers gauge");
+        for (state, count) in &gauges.catalogs_by_state {
+            catalogs.sample(&[("status", *state)], *count);
+        }
+        text.family(
+            "quarry_plugins",
+            "Uploaded plugins (name@version).",
+            Kind::Gauge,
+        )
+        .sample(&[], gauges.plugins);
+        let mut workers = text.family("quarry_workers", "Known workers by state.", Kind::Gauge);
         for (state, count) in &gauges.workers_by_state {
-            let _ = writeln!(out, "quarry_workers{{state=\"{state}\"}} {count}");
+            workers.sample(&[("state", *state)], *count);
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_queries_running Statements whose results are being produced or sent."
+    text.family(
+        "quarry_queries_running",
+        "Statements whose results are being produced or sent.",
+        Kind::Gauge,
+    )
+    .sample(&[], queries.running);
+    let mut finished = text.family(
+        "quarry_queries_total",
+        "Finished statements by outcome, from every front end.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_queries_running gauge");
-    let _ = writeln!(out, "quarry_queries_running {}", queries.running);
-    let _ = writeln!(
-        out,
-        "# HELP quarry_queries_total Finished statements by outcome, from every front end."
-    );
-    let _ = writeln!(out, "# TYPE quarry_queries_total counter");
     for (outcome, count) in [
         (Outcome::Succeeded, queries.succeeded),
         (Outcome::Failed, queries.failed),
         (Outcome::Cancelled, queries.cancelled),
     ] {
-        let _ = writeln!(
-            out,
-            "quarry_queries_total{{outcome=\"{}\"}} {count}",
-            outcome.as_str()
-        );
+        finished.sample(&[("outcome", outcome.as_str())], count);
     }
     for (name, help, to_coordinator, between_workers) in [
         (
@@ -166,10 +164,9 @@ pub fn render(
             queries.bytes_between_workers,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name}{{to=\"coordinator\"}} {to_coordinator}");
-        let _ = writeln!(out, "{name}{{to=\"worker\"}} {between_workers}");
+        text.family(name, help, Kind::Counter)
+            .sample(&[("to", "coordinator")], to_coordinator)
+            .sample(&[("to", "worker")], between_workers);
     }
     let counters: [(&str, &str, f64); 7] = [
         (
@@ -210,32 +207,25 @@ pub fn render(
         ),
     ];
     for (name, help, value) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
+        text.family(name, help, Kind::Counter).sample(&[], value);
     }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_http_requests_total HTTP requests by route template, method and status."
+    let mut requests = text.family(
+        "quarry_http_requests_total",
+        "HTTP requests by route template, method and status.",
+        Kind::Counter,
     );
-    let _ = writeln!(out, "# TYPE quarry_http_requests_total counter");
     for ((route, method, status), count) in http.snapshot() {
-        let _ = writeln!(
-            out,
-            "quarry_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} \
-             {count}",
-            escape_label(&route)
+        let status = status.to_string();
+        requests.sample(
+            &[
+                ("route", route.as_str()),
+                ("method", method.as_str()),
+                ("status", status.as_str()),
+            ],
+            count,
         );
     }
-    out
-}
-
-/// Escapes a label value (backslash, quote, newline).
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    text.finish()
 }
 
 #[cfg(test)]
@@ -294,5 +284,119 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    /// The whole text, byte for byte: what scrapers, the tests and the benchmarks read.
+    #[test]
+    fn renders_the_exposition_text_byte_for_byte() {
+        let http = HttpMetrics::default();
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        http.record("/v1/catalogs".into(), "GET".into(), 200);
+        http.record("/x\"y\\z\n".into(), "POST".into(), 404);
+        let gauges = StoreGauges {
+            catalogs_by_state: BTreeMap::from([("failed", 0), ("pending", 1), ("ready", 2)]),
+            plugins: 3,
+            workers_by_state: BTreeMap::from([("alive", 2), ("dead", 1)]),
+        };
+        let sync = SyncCounts {
+            syncs: 3,
+            catalogs_sent: 5,
+            sync_seconds_total: 1.25,
+            worker_call_failures: 1,
+            load_failures: 2,
+            workers_marked_dead: 0,
+        };
+        let queries = QueryCounts {
+            running: 1,
+            succeeded: 4,
+            failed: 2,
+            cancelled: 0,
+            rows: 10,
+            rows_to_coordinator: 7,
+            bytes_to_coordinator: 2048,
+            rows_between_workers: 8,
+            bytes_between_workers: 4096,
+        };
+        let calls = quarry_runtime::CallGauges {
+            calls_running: 2,
+            io_threads: 3,
+            calls_abandoned: 4,
+        };
+        let text = render(&http, Some(&gauges), &sync, &queries, calls);
+        let expected = r#"# HELP quarry_plugin_calls_running Threads inside a call into a plugin now.
+# TYPE quarry_plugin_calls_running gauge
+quarry_plugin_calls_running 2
+# HELP quarry_plugin_io_threads Threads of the plugin I/O runtime: one reactor, plus threads doing plugins' file I/O (an idle one exits after 2 s).
+# TYPE quarry_plugin_io_threads gauge
+quarry_plugin_io_threads 3
+# HELP quarry_plugin_calls_abandoned_total Plugin calls given up at their deadline while waiting in a host call.
+# TYPE quarry_plugin_calls_abandoned_total counter
+quarry_plugin_calls_abandoned_total 4
+# HELP quarry_store_up Whether the catalog store answered this scrape.
+# TYPE quarry_store_up gauge
+quarry_store_up 1
+# HELP quarry_catalogs Catalogs by derived status.
+# TYPE quarry_catalogs gauge
+quarry_catalogs{status="failed"} 0
+quarry_catalogs{status="pending"} 1
+quarry_catalogs{status="ready"} 2
+# HELP quarry_plugins Uploaded plugins (name@version).
+# TYPE quarry_plugins gauge
+quarry_plugins 3
+# HELP quarry_workers Known workers by state.
+# TYPE quarry_workers gauge
+quarry_workers{state="alive"} 2
+quarry_workers{state="dead"} 1
+# HELP quarry_queries_running Statements whose results are being produced or sent.
+# TYPE quarry_queries_running gauge
+quarry_queries_running 1
+# HELP quarry_queries_total Finished statements by outcome, from every front end.
+# TYPE quarry_queries_total counter
+quarry_queries_total{outcome="succeeded"} 4
+quarry_queries_total{outcome="failed"} 2
+quarry_queries_total{outcome="cancelled"} 0
+# HELP quarry_stage_rows_moved_total Rows the stages of distributed queries sent on, by consumer: the coordinator (the last stage's input) or a worker (the next stage).
+# TYPE quarry_stage_rows_moved_total counter
+quarry_stage_rows_moved_total{to="coordinator"} 7
+quarry_stage_rows_moved_total{to="worker"} 8
+# HELP quarry_stage_bytes_moved_total Bytes of Arrow Flight messages the stages of distributed queries sent on, by consumer.
+# TYPE quarry_stage_bytes_moved_total counter
+quarry_stage_bytes_moved_total{to="coordinator"} 2048
+quarry_stage_bytes_moved_total{to="worker"} 4096
+# HELP quarry_query_rows_total Rows returned to clients.
+# TYPE quarry_query_rows_total counter
+quarry_query_rows_total 10
+# HELP quarry_sync_pushes_total Syncs that sent loads or unloads to a worker.
+# TYPE quarry_sync_pushes_total counter
+quarry_sync_pushes_total 3
+# HELP quarry_sync_catalogs_sent_total Catalog loads sent to workers.
+# TYPE quarry_sync_catalogs_sent_total counter
+quarry_sync_catalogs_sent_total 5
+# HELP quarry_sync_seconds_total Time spent in those syncs, first request to last answer (divide by pushes for the mean sync latency).
+# TYPE quarry_sync_seconds_total counter
+quarry_sync_seconds_total 1.25
+# HELP quarry_sync_worker_call_failures_total Calls to workers that failed or timed out.
+# TYPE quarry_sync_worker_call_failures_total counter
+quarry_sync_worker_call_failures_total 1
+# HELP quarry_catalog_load_failures_total Catalog loads a worker reported failed.
+# TYPE quarry_catalog_load_failures_total counter
+quarry_catalog_load_failures_total 2
+# HELP quarry_workers_marked_dead_total Workers marked dead for missing heartbeats.
+# TYPE quarry_workers_marked_dead_total counter
+quarry_workers_marked_dead_total 0
+# HELP quarry_http_requests_total HTTP requests by route template, method and status.
+# TYPE quarry_http_requests_total counter
+quarry_http_requests_total{route="/v1/catalogs",method="GET",status="200"} 2
+quarry_http_requests_total{route="/x\"y\\z\n",method="POST",status="404"} 1
+"#;
+        assert_eq!(text, expected);
+
+        // Without the store, only its gauge says so; the rest is the same.
+        let text = render(&http, None, &sync, &queries, calls);
+        assert!(
+            text.contains("quarry_store_up 0\n# HELP quarry_queries_running"),
+            "{text}"
+        );
+        assert!(!text.contains("quarry_catalogs"), "{text}");
     }
 }

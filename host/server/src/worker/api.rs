@@ -81,105 +81,20 @@ async fn readyz(State(state): State<WorkerState>) -> Result<Json<Value>, ApiErro
 async fn metrics(
     State(state): State<WorkerState>,
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    use std::fmt::Write;
     let held = state.held().snapshot();
     let loaded = held.iter().filter(|c| c.state == LoadState::Loaded).count();
-    let cache = state.runtime().cache_stats();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_catalogs Catalogs held, by state."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_catalogs gauge");
-    let _ = writeln!(out, "quarry_worker_catalogs{{state=\"loaded\"}} {loaded}");
-    let _ = writeln!(
-        out,
-        "quarry_worker_catalogs{{state=\"failed\"}} {}",
-        held.len() - loaded
-    );
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_ready 1 once the worker holds the desired state."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_ready gauge");
-    let _ = writeln!(out, "quarry_worker_ready {}", u8::from(state.is_ready()));
-    for (name, help, value) in [
-        (
-            "quarry_plugin_compiles_total",
-            "Components compiled on this worker.",
-            cache.compiles,
-        ),
-        (
-            "quarry_plugin_artifact_loads_total",
-            "Components loaded from a verified precompiled artifact.",
-            cache.disk_hits,
-        ),
-        (
-            "quarry_plugin_artifact_rejects_total",
-            "Artifacts that failed verification and were replaced.",
-            cache.disk_rejects,
-        ),
-    ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
-    }
-    crate::plugin_call_metrics::write(&mut out, state.runtime().call_gauges());
-    let scans = state.scan_metrics().snapshot();
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_scans_active Splits being read for queries now."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_scans_active gauge");
-    let _ = writeln!(out, "quarry_worker_scans_active {}", scans.active);
-    for (name, help, value) in [
-        (
-            "quarry_worker_splits_total",
-            "Splits scanned for queries.",
-            scans.splits,
-        ),
-        (
-            "quarry_worker_scan_rows_total",
-            "Rows read by split scans.",
-            scans.rows,
-        ),
-        (
-            "quarry_worker_scan_bytes_total",
-            "Bytes of Arrow data read by split scans.",
-            scans.bytes,
-        ),
-    ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {value}");
-    }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_worker_scan_failures_total Failed split scans, by kind of error."
-    );
-    let _ = writeln!(out, "# TYPE quarry_worker_scan_failures_total counter");
-    for (kind, count) in &scans.failures {
-        let _ = writeln!(
-            out,
-            "quarry_worker_scan_failures_total{{kind=\"{kind}\"}} {count}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP quarry_sandbox_limits_hit_total Sandbox limits plugins ran into during scans."
-    );
-    let _ = writeln!(out, "# TYPE quarry_sandbox_limits_hit_total counter");
-    for (limit, count) in &scans.limits {
-        let _ = writeln!(
-            out,
-            "quarry_sandbox_limits_hit_total{{limit=\"{limit}\"}} {count}"
-        );
-    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            crate::prometheus_text::CONTENT_TYPE,
         )],
-        out,
+        crate::worker::metrics::render(
+            loaded,
+            held.len() - loaded,
+            state.is_ready(),
+            state.runtime().cache_stats(),
+            state.runtime().call_gauges(),
+            &state.scan_metrics().snapshot(),
+        ),
     )
 }

@@ -8,7 +8,7 @@
 //! [`held_catalogs`] for what is held; [`coordinator_link`] for the calls to the coordinator;
 //! [`execution_service`] for the query stages it runs (the distributed worker service over
 //! gRPC), [`held_scan_sources`] for reading a scan's splits through the held connectors, and
-//! [`scan_metrics`] for what scans did.
+//! [`scan_metrics`] for what scans did, [`metrics`] for the `/metrics` text.
 //!
 //! The worker uses the layer it shares with the coordinator (the crate-level modules:
 //! [`sync_protocol`](crate::sync_protocol), [`catalog_open`](crate::catalog_open),
@@ -23,6 +23,7 @@ pub mod execution_service;
 pub mod held_catalogs;
 pub mod held_scan_sources;
 pub mod membership;
+pub mod metrics;
 pub mod plugin_fetch;
 pub mod scan_metrics;
 pub mod serve;

@@ -6,7 +6,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use axum::Router;
@@ -20,6 +19,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub use quarry_testing::TestDb;
+pub use quarry_testing::plugin_component::plugin_bytes;
+pub use quarry_testing::wasm_custom_section::with_custom_section;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const CLUSTER_SECRET: &str = "test-cluster-secret";
@@ -30,48 +31,6 @@ pub fn runtime() -> Runtime {
     RUNTIME
         .get_or_init(|| Runtime::new(RuntimeConfig::default()).expect("build the runtime"))
         .clone()
-}
-
-/// The bytes of `target/plugins/<name>.wasm`; fails, saying how to build it, when missing.
-pub fn plugin_bytes(name: &str) -> Vec<u8> {
-    let path = plugin_path(name);
-    std::fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read the {name} component at {}: {error}\n\
-             Build the plugins first: `cargo xtask build-plugins`",
-            path.display()
-        )
-    })
-}
-
-pub fn plugin_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/plugins")
-        .join(format!("{name}.wasm"))
-}
-
-/// `bytes` with a custom section appended: the same component (same spec, same name@version),
-/// other bytes.
-pub fn with_custom_section(mut bytes: Vec<u8>, name: &str, payload: &[u8]) -> Vec<u8> {
-    fn leb128(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let mut content = Vec::new();
-    leb128(name.len(), &mut content);
-    content.extend_from_slice(name.as_bytes());
-    content.extend_from_slice(payload);
-    bytes.push(0);
-    leb128(content.len(), &mut bytes);
-    bytes.extend(content);
-    bytes
 }
 
 /// A secret the test environment holds for `${ENV:TESTKIT_SECRET}`, with a leading newline:

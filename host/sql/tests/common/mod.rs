@@ -2,44 +2,15 @@
 //! engine with a `tpch` catalog.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // shared test code: may panic
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quarry_runtime::{CatalogConfig, Connector, Plugin, Runtime, RuntimeConfig};
 use quarry_sql::{CatalogVersion, LocalSplitSource, QuarryCatalogs, QueryEngine};
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `target/plugins/<name>.wasm` as `cargo xtask build-plugins` writes it, or the plugins
-/// workspace's own release output, whichever is newer. Fails, saying how to build it, when
-/// there is neither.
-pub fn plugin_path(name: &str) -> PathBuf {
-    let root = workspace_root();
-    let candidates = [
-        root.join("target/plugins").join(format!("{name}.wasm")),
-        root.join("plugins/target/wasm32-wasip2/release")
-            .join(format!("{name}.wasm")),
-    ];
-    candidates
-        .iter()
-        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p.clone())))
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| {
-            panic!(
-                "plugin component {name}.wasm not found at {}: run `cargo xtask build-plugins` first",
-                candidates[0].display()
-            )
-        })
-}
+use quarry_testing::plugin_component::plugin_bytes;
 
 pub async fn load(rt: &Runtime, name: &str) -> Plugin {
-    let path = plugin_path(name);
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    rt.load_plugin(bytes)
+    rt.load_plugin(plugin_bytes(name))
         .await
         .unwrap_or_else(|e| panic!("loading {name}: {e}"))
 }

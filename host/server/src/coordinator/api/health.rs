@@ -39,10 +39,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     };
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::prometheus_text::CONTENT_TYPE)],
         render(
             state.http_metrics(),
             gauges.as_ref(),

@@ -1,6 +1,7 @@
 //! Appending a custom section to a WebAssembly binary. A component (or module) with one more
 //! custom section at its end is still valid and means the same thing, but its bytes, and so its
-//! sha256, are new: `quarry-bench sync` uses that to upload "a new plugin" as often as it likes.
+//! sha256, are new: `quarry-bench sync` uses that to upload "a new plugin" as often as it likes,
+//! and the server's tests to upload other bytes of the same plugin (or a padded one).
 
 /// `wasm` with a custom section `name` holding `payload` appended: byte 0x00 (custom section
 /// id), the section size as unsigned LEB128, the name's length as unsigned LEB128, the name, the

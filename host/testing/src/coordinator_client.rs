@@ -1,6 +1,11 @@
-//! The few calls of the coordinator's HTTP API that `quarry-bench sync` makes, with the admin
-//! token: upload and delete plugins, create, read and delete catalogs, count live workers, and
-//! read `/metrics`. Plus plain GETs of a worker's `/readyz` and `/metrics` (no token).
+//! [`CoordinatorClient`]: the calls of the coordinator's control API (`/v1`) that the
+//! end-to-end tests and the benchmarks make, with the admin token: any call, answered with its
+//! status and JSON body; upload and delete plugins; create, read and delete catalogs; count
+//! live workers; run a statement; read `/metrics`. Plus plain GETs of a worker's `/readyz` and
+//! `/metrics` (no token).
+//!
+//! A helper for tests and benchmarks, not the `quarry` command's own client (host/cli), which
+//! is product code with its own error messages.
 
 use std::time::{Duration, Instant};
 
@@ -71,20 +76,52 @@ pub struct CoordinatorClient {
 }
 
 impl CoordinatorClient {
+    /// A client of the coordinator at `base_url` (`http://127.0.0.1:PORT`) calling as `token`.
     pub fn new(base_url: &str, token: &str) -> anyhow::Result<CoordinatorClient> {
-        Ok(CoordinatorClient {
-            http: http_client()?,
+        Ok(CoordinatorClient::with_http(
+            base_url,
+            token,
+            http_client()?,
+        ))
+    }
+
+    /// A client that sends its calls with `http` (one that trusts a test CA, say).
+    pub fn with_http(base_url: &str, token: &str, http: reqwest::Client) -> CoordinatorClient {
+        CoordinatorClient {
+            http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
-        })
+        }
+    }
+
+    /// `method path` with the token and a JSON `body` (if any), whatever it answers: the status
+    /// and the body as JSON (`Null` when empty, a JSON string when it is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let what = format!("{method} {path}");
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.with_context(|| what.clone())?;
+        let status = response.status();
+        let text = response.text().await.with_context(|| what.clone())?;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, value))
     }
 
     /// `POST /v1/plugins` with the component's bytes.
     pub async fn upload_plugin(&self, bytes: Vec<u8>) -> anyhow::Result<PluginRef> {
         let response = self
-            .http
-            .post(self.url("/v1/plugins"))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::POST, "/v1/plugins")
             .header(reqwest::header::CONTENT_TYPE, "application/wasm")
             .body(bytes)
             .send()
@@ -106,15 +143,8 @@ impl CoordinatorClient {
 
     /// `DELETE /v1/plugins/{name}/{version}`.
     pub async fn delete_plugin(&self, plugin: &PluginRef) -> anyhow::Result<()> {
-        let path = format!("/v1/plugins/{}/{}", plugin.name, plugin.version);
-        let response = self
-            .http
-            .delete(self.url(&path))
-            .bearer_auth(&self.token)
-            .send()
+        self.delete(&format!("/v1/plugins/{}/{}", plugin.name, plugin.version))
             .await
-            .with_context(|| format!("DELETE {path}"))?;
-        expect_status(response, StatusCode::NO_CONTENT, &format!("DELETE {path}")).await
     }
 
     /// `POST /v1/catalogs` with no properties; expects 201.
@@ -149,59 +179,39 @@ impl CoordinatorClient {
         if !allowed_paths.is_empty() {
             body["grants"] = json!({ "allowed_paths": allowed_paths });
         }
-        let response = self
-            .http
-            .post(self.url("/v1/catalogs"))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("POST /v1/catalogs {name}"))?;
-        expect_status(
-            response,
-            StatusCode::CREATED,
-            &format!("POST /v1/catalogs {name}"),
-        )
-        .await
+        self.create_catalog_from(&body).await.map(drop)
+    }
+
+    /// `POST /v1/catalogs` with `body` as it is; expects 201 and answers the catalog.
+    pub async fn create_catalog_from(&self, body: &Value) -> anyhow::Result<Value> {
+        let what = format!(
+            "POST /v1/catalogs {}",
+            body["name"].as_str().unwrap_or_default()
+        );
+        let (status, answer) = self
+            .call(reqwest::Method::POST, "/v1/catalogs", Some(body))
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("{what}: HTTP {status} (expected 201 Created): {answer}");
+        }
+        Ok(answer)
     }
 
     /// `GET /v1/catalogs/{name}`.
     pub async fn catalog(&self, name: &str) -> anyhow::Result<CatalogStatus> {
         let path = format!("/v1/catalogs/{name}");
-        let response = self
-            .http
-            .get(self.url(&path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
-        let body = expect_json(response, &format!("GET {path}")).await?;
+        let body = self.get_json(&path).await?;
         catalog_status(&body).with_context(|| format!("GET {path}: unexpected answer {body}"))
     }
 
     /// `DELETE /v1/catalogs/{name}`.
     pub async fn delete_catalog(&self, name: &str) -> anyhow::Result<()> {
-        let path = format!("/v1/catalogs/{name}");
-        let response = self
-            .http
-            .delete(self.url(&path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("DELETE {path}"))?;
-        expect_status(response, StatusCode::NO_CONTENT, &format!("DELETE {path}")).await
+        self.delete(&format!("/v1/catalogs/{name}")).await
     }
 
     /// How many workers `GET /v1/workers` lists as `alive`.
     pub async fn alive_workers(&self) -> anyhow::Result<usize> {
-        let response = self
-            .http
-            .get(self.url("/v1/workers"))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .context("GET /v1/workers")?;
-        let body = expect_json(response, "GET /v1/workers").await?;
+        let body = self.get_json("/v1/workers").await?;
         let workers = body
             .get("workers")
             .and_then(Value::as_array)
@@ -221,13 +231,10 @@ impl CoordinatorClient {
         Ok(text)
     }
 
-    /// The shared HTTP client, for the workers' endpoints.
     /// `POST /v1/statement`: the JSON result of one SQL statement.
     pub async fn statement(&self, sql: &str) -> anyhow::Result<Value> {
         let response = self
-            .http
-            .post(self.url("/v1/statement"))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::POST, "/v1/statement")
             .json(&json!({ "sql": sql }))
             .send()
             .await
@@ -240,14 +247,7 @@ impl CoordinatorClient {
     pub async fn moved_by_last_statement(&self) -> anyhow::Result<(u64, u64)> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let response = self
-                .http
-                .get(self.url("/v1/queries"))
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .context("GET /v1/queries")?;
-            let body = expect_json(response, "GET /v1/queries").await?;
+            let body = self.get_json("/v1/queries").await?;
             let newest = &body["queries"][0];
             if let Some(stages) = newest["stages"].as_array().filter(|s| !s.is_empty()) {
                 let sum = |to_coordinator: bool| -> u64 {
@@ -272,8 +272,43 @@ impl CoordinatorClient {
         }
     }
 
+    /// `GET path` with the token: the JSON body of a 2xx answer.
+    async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let what = format!("GET {path}");
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .with_context(|| what.clone())?;
+        expect_json(response, &what).await
+    }
+
+    /// `DELETE path` with the token; expects 204.
+    async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let what = format!("DELETE {path}");
+        let response = self
+            .request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .with_context(|| what.clone())?;
+        expect_status(response, StatusCode::NO_CONTENT, &what).await
+    }
+
+    /// The shared HTTP client, for the workers' endpoints.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The coordinator's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `method path` on the coordinator, with the token.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
     }
 
     fn url(&self, path: &str) -> String {

@@ -88,6 +88,8 @@ fn dev_cluster_driven_from_the_cli() {
         "tpch",
         "--property",
         "splits=2",
+        "--grant-socket",
+        "localhost:5432",
         "--wait",
     ]);
     let out = created.ok();
@@ -105,6 +107,7 @@ fn dev_cluster_driven_from_the_cli() {
     let out = shown.ok();
     assert!(out.contains("status:      ready"), "{shown}");
     assert!(out.contains("splits = 2"), "{shown}");
+    assert!(out.contains("sockets:     localhost:5432\n"), "{shown}");
     let shown = json(
         quarry(&[
             "--url", &url, "--output", "json", "catalog", "show", "sales",
@@ -124,6 +127,10 @@ fn dev_cluster_driven_from_the_cli() {
         "sales",
         "--property",
         "splits=3",
+        "--revoke-socket",
+        "localhost:5432",
+        "--grant-socket",
+        "127.0.0.1:5433",
         "--wait",
     ]);
     let out = altered.ok();
@@ -131,6 +138,16 @@ fn dev_cluster_driven_from_the_cli() {
     assert!(
         out.contains("catalog sales: ready on 2 workers (generation 2)"),
         "{altered}"
+    );
+    let shown = json(
+        quarry(&[
+            "--url", &url, "--output", "json", "catalog", "show", "sales",
+        ])
+        .ok(),
+    );
+    assert_eq!(
+        shown["grants"]["allowed_sockets"],
+        serde_json::json!(["127.0.0.1:5433"])
     );
 
     // quarry sql: a table, CSV, JSON, several statements, and a clear error
@@ -364,6 +381,7 @@ fn help_explains_every_command_and_flag() {
         "--property",
         "--grant-path",
         "--grant-host",
+        "--grant-socket",
         "--wait",
         "--timeout",
     ] {

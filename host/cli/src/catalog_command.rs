@@ -77,6 +77,10 @@ pub struct AlterArgs {
     #[arg(long = "revoke-host", value_name = "URL")]
     pub revoke_hosts: Vec<String>,
 
+    /// Take back a TCP socket grant, HOST:PORT as granted (repeatable)
+    #[arg(long = "revoke-socket", value_name = "HOST:PORT")]
+    pub revoke_sockets: Vec<String>,
+
     #[command(flatten)]
     pub definition: DefinitionArgs,
 
@@ -100,6 +104,11 @@ pub struct DefinitionArgs {
     /// Let the plugin call this origin over HTTP, scheme://host[:port] (repeatable)
     #[arg(long = "grant-host", value_name = "URL")]
     pub grant_hosts: Vec<String>,
+
+    /// Let the plugin open TCP connections to this endpoint, HOST:PORT with HOST a DNS name, an
+    /// IPv4 address or [IPv6] (repeatable); the host resolves the name, the plugin cannot
+    #[arg(long = "grant-socket", value_name = "HOST:PORT")]
+    pub grant_sockets: Vec<String>,
 }
 
 // `--wait` and its timeout.
@@ -161,6 +170,7 @@ async fn create(args: CreateArgs, client: &ApiClient, output: OutputFormat) -> R
         "grants": {
             "allowed_paths": absolute_paths(&args.definition.grant_paths)?,
             "allowed_hosts": args.definition.grant_hosts,
+            "allowed_sockets": args.definition.grant_sockets,
         },
     });
     let (_, created) = client.post_json("/v1/catalogs", &body).await?;
@@ -235,10 +245,26 @@ async fn alter(args: AlterArgs, client: &ApiClient, output: OutputFormat) -> Res
         }
     }
 
+    let mut allowed_sockets: Vec<String> = current
+        .grants
+        .allowed_sockets
+        .into_iter()
+        .filter(|socket| !args.revoke_sockets.contains(socket))
+        .collect();
+    for socket in args.definition.grant_sockets {
+        if !allowed_sockets.contains(&socket) {
+            allowed_sockets.push(socket);
+        }
+    }
+
     let body = json!({
         "plugin": plugin,
         "properties": properties,
-        "grants": {"allowed_paths": allowed_paths, "allowed_hosts": allowed_hosts},
+        "grants": {
+            "allowed_paths": allowed_paths,
+            "allowed_hosts": allowed_hosts,
+            "allowed_sockets": allowed_sockets,
+        },
         "expected_generation": current.generation,
     });
     let altered = client.put_json(&path, &body).await?;
@@ -351,6 +377,11 @@ pub fn describe_catalog(catalog: &CatalogView) -> String {
     };
     let _ = writeln!(text, "paths:       {}", list(&catalog.grants.allowed_paths));
     let _ = writeln!(text, "hosts:       {}", list(&catalog.grants.allowed_hosts));
+    let _ = writeln!(
+        text,
+        "sockets:     {}",
+        list(&catalog.grants.allowed_sockets)
+    );
     let _ = writeln!(
         text,
         "created:     {}\nupdated:     {}",

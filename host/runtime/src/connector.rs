@@ -16,7 +16,7 @@ use wasmtime::component::ResourceAny;
 
 use crate::batch_check::check_batch;
 use crate::error::{Error, Result};
-use crate::instance_pool::{CallContext, Instance, InstancePool, connector_result};
+use crate::instance_pool::{CallContext, Instance, InstancePool};
 use crate::instance_slots::{CatalogSlots, Lease};
 use crate::metadata_check::{check_columns, check_names};
 use crate::runtime::{Plugin, PluginInfo, Runtime};
@@ -131,14 +131,32 @@ impl Connector {
                     .call_validate(store, &properties)
                     .await
             })?;
-            Ok(issues
+            let mut issues: Vec<ConfigIssue> = issues
                 .into_iter()
                 .map(|issue| {
                     let mut issue: ConfigIssue = issue.into();
                     issue.message = ctx.scrubber.scrub(&issue.message);
                     issue
                 })
-                .collect())
+                .collect();
+            // What the plugin found wrong may be the socket policy's refusal: say what to grant.
+            if let Some(denial) = inst.take_socket_denial()
+                && !issues.is_empty()
+            {
+                let denied = Error::SocketDenied {
+                    at: ctx.at.clone(),
+                    denial,
+                }
+                .scrubbed(&ctx.scrubber);
+                issues.insert(
+                    0,
+                    ConfigIssue {
+                        field: Some("grants.allowed_sockets".to_owned()),
+                        message: denied.to_string(),
+                    },
+                );
+            }
+            Ok(issues)
         })
         .await
     }
@@ -153,7 +171,7 @@ impl Connector {
                     .call_list_schemas(store, catalog)
                     .await
             })?;
-            let names = connector_result(ctx, r)?;
+            let names = inst.connector_result(ctx, r)?;
             check_names(&names, "schema")
                 .map_err(|reason| invalid_output(ctx, "catalog.list-schemas", reason))?;
             Ok(names)
@@ -172,7 +190,7 @@ impl Connector {
                     .call_list_tables(store, catalog, &schema)
                     .await
             })?;
-            let names = connector_result(ctx, r)?;
+            let names = inst.connector_result(ctx, r)?;
             check_names(&names, "table")
                 .map_err(|reason| invalid_output(ctx, "catalog.list-tables", reason))?;
             Ok(names)
@@ -201,7 +219,7 @@ impl Connector {
                 .call_describe_table(store, catalog, &key.0, &key.1)
                 .await
         })?;
-        let described: TableSchema = connector_result(ctx, r)?.into();
+        let described: TableSchema = inst.connector_result(ctx, r)?.into();
         check_columns(described.columns.iter().map(|c| c.name.as_str()))
             .map_err(|reason| invalid_output(ctx, "catalog.describe-table", reason))?;
         if let Ok(mut map) = self.inner.described.lock() {
@@ -226,7 +244,7 @@ impl Connector {
                     .call_plan_scan(store, catalog, &wit_request)
                     .await
             })?;
-            let plan: ScanPlan = connector_result(ctx, r)?.into();
+            let plan: ScanPlan = inst.connector_result(ctx, r)?.into();
             if plan.filters.len() != request.filters.len() {
                 return Err(Error::InvalidOutput {
                     at: ctx.at.clone(),
@@ -278,7 +296,7 @@ impl Connector {
                         .call_open_split(store, catalog, &wit_request, &wit_split)
                         .await
                 })?;
-                let reader = connector_result(ctx, r)?;
+                let reader = inst.connector_result(ctx, r)?;
                 Ok((reader, expected))
             })
             .await?;
@@ -518,7 +536,7 @@ impl SplitScan {
                 .await
         });
         let outcome = r
-            .and_then(|r| connector_result(ctx, r))
+            .and_then(|r| instance.connector_result(ctx, r))
             .and_then(|next| match next {
                 None => Ok(Step::End),
                 Some(ipc) => check_batch(ipc, &self.expected, rows, ctx.limits.max_batch_bytes)

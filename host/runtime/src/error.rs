@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::secret_scrubber::SecretScrubber;
+use crate::socket_policy::SocketDenial;
 use crate::types::ConnectorErrorKind;
 
 /// `Result` with the runtime's [`Error`].
@@ -117,6 +118,12 @@ pub enum Error {
         message: String,
     },
 
+    /// The call failed after the plugin tried to reach the network in a way its catalog's
+    /// `allowed_sockets` does not grant (the guest only saw an error code; this is what it
+    /// was refused).
+    #[error("{at}: {denial}")]
+    SocketDenied { at: At, denial: SocketDenial },
+
     /// The plugin returned something the contract does not allow: invalid Arrow IPC, a batch
     /// whose schema differs from the declared one, a batch over the byte cap.
     #[error("{at}: invalid output from `{call}`: {reason}")]
@@ -171,6 +178,7 @@ impl Error {
             Error::StackOverflow { .. } => "stack",
             Error::Trap { .. } => "trap",
             Error::Connector { .. } => "connector",
+            Error::SocketDenied { .. } => "socket_denied",
             Error::InvalidOutput { .. } => "invalid_output",
             Error::Instantiate { .. } => "instantiate",
             Error::InvalidCatalog { .. } => "invalid_catalog",
@@ -209,6 +217,13 @@ impl Error {
                 at,
                 kind,
                 message: scrubber.scrub(&message),
+            },
+            Error::SocketDenied {
+                at,
+                denial: SocketDenial::NameLookup(name),
+            } => Error::SocketDenied {
+                at,
+                denial: SocketDenial::NameLookup(scrubber.scrub(&name)),
             },
             Error::InvalidOutput { at, call, reason } => Error::InvalidOutput {
                 at,

@@ -17,6 +17,7 @@ use crate::bindings::v0_1_0;
 use crate::error::{At, ByteSize, Error, Result};
 use crate::instance_slots::SlotPermit;
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
+use crate::socket_policy::SocketDenial;
 
 /// What a call needs to know to set its deadline and name things in its errors.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub(crate) struct Instance {
     /// The catalog resource, opened on the first call that needs it.
     catalog: Option<ResourceAny>,
     last_used: Instant,
+    /// What the socket policy refused during the last call, reported if the call failed.
+    socket_denial: Option<SocketDenial>,
     /// The instance slots it holds (none for the throwaway instance that asks a plugin being
     /// loaded for its spec); freed when the instance is dropped.
     _slot: Option<SlotPermit>,
@@ -90,6 +93,7 @@ impl Instance {
             properties,
             catalog: None,
             last_used: Instant::now(),
+            socket_denial: None,
             _slot: slot,
         })
     }
@@ -97,7 +101,9 @@ impl Instance {
     /// Runs one call into the guest with a fresh deadline, and turns whatever went wrong into
     /// the runtime's error. The deadline holds twice: the epoch traps wasm that computes past
     /// it, and the call's future is dropped when the plugin is still waiting in a host call
-    /// (a WASI sleep, a file read, an HTTP response) at that time.
+    /// (a WASI sleep, a file read, an HTTP response) at that time. A trap after the socket
+    /// policy refused something says what was refused; a connector error after one is replaced
+    /// by the refusal in [`Instance::connector_result`].
     pub fn call<R>(
         &mut self,
         ctx: &CallContext,
@@ -107,11 +113,50 @@ impl Instance {
         self.store.set_epoch_deadline(ctx.deadline_ticks);
         self.store.data_mut().limiter.memory_refused = false;
         self.store.data().log.clear_stderr_tail();
+        self.store.data().sockets.take_denial();
         let result = ctx
             .calls
             .drive(ctx.limits.call_deadline, f(&mut self.store, &self.bindings));
         self.last_used = Instant::now();
-        settle_call(result, ctx, call, &self.store)
+        self.socket_denial = self.store.data().sockets.take_denial();
+        settle_call(result, ctx, call, &self.store).map_err(|e| match (e, &self.socket_denial) {
+            (Error::Trap { at, call, message }, Some(denial)) => Error::Trap {
+                at,
+                call,
+                message: format!("{message}; before it: {denial}"),
+            },
+            (e, _) => e,
+        })
+    }
+
+    /// What the socket policy refused during the last call, if anything (taken: asked once).
+    pub fn take_socket_denial(&mut self) -> Option<SocketDenial> {
+        self.socket_denial.take()
+    }
+
+    /// Unwraps the connector's own `result` of the last call, naming catalog and plugin in the
+    /// error; when the socket policy refused something during that call, the error is the
+    /// refusal ([`Error::SocketDenied`]), which says what to grant.
+    pub fn connector_result<T>(
+        &mut self,
+        ctx: &CallContext,
+        r: std::result::Result<T, v0_1_0::quarry::connector::types::ConnectorError>,
+    ) -> Result<T> {
+        let denial = self.socket_denial.take();
+        let result = connector_result(ctx, r);
+        match (result, denial) {
+            (Err(Error::Connector { at, kind, message }), Some(denial)) => {
+                tracing::info!(
+                    catalog = %at.catalog,
+                    plugin = %at.plugin,
+                    %kind,
+                    plugin_error = %message,
+                    "connector error after a socket refusal; reporting the refusal"
+                );
+                Err(Error::SocketDenied { at, denial })
+            }
+            (result, _) => result,
+        }
     }
 
     /// The opened catalog resource, opening it with the catalog's properties on first use.
@@ -128,7 +173,7 @@ impl Instance {
         });
         self.properties = properties;
         let opened = opened?;
-        let catalog = connector_result(ctx, opened)?;
+        let catalog = self.connector_result(ctx, opened)?;
         self.catalog = Some(catalog);
         Ok(catalog)
     }

@@ -15,6 +15,10 @@
 //!   HTTP hosts) and the per-instance store state that enforces them.
 //! - [`outbound_http`]: every request a plugin sends: the allow-list, the host's own name
 //!   resolution and address check (no private addresses by name), timeouts and the response cap.
+//! - [`socket_grant`]: one `allowed_sockets` entry (`host:port`), parsed and checked.
+//! - [`socket_policy`]: TCP through `wasi:sockets` to the granted endpoints only: the host's
+//!   own resolution of the granted names, the check on every connect, the name lookup that
+//!   answers granted names only, and the refusal reported with the call's error.
 //! - [`plugin_log`]: plugin log lines and guest stdout/stderr into `tracing`, rate-limited.
 //! - [`types`]: the contract's types (from `quarry-contract`, shared with the guest SDK; ADR
 //!   0025) and their mapping onto Arrow, so the rest of the host never sees generated bindings.
@@ -51,6 +55,8 @@ pub mod pre_initialize;
 pub mod runtime;
 pub mod sandbox;
 pub mod secret_scrubber;
+pub mod socket_grant;
+pub mod socket_policy;
 pub mod types;
 
 pub use artifact_cache::CacheStats;
@@ -64,6 +70,8 @@ pub use plugin_log::LogRate;
 pub use runtime::{CatalogConfig, Plugin, PluginInfo, Runtime, RuntimeConfig};
 pub use sandbox::{Grants, HostPattern, SandboxLimits};
 pub use secret_scrubber::SecretScrubber;
+pub use socket_grant::{SocketGrant, SocketHost};
+pub use socket_policy::SocketDenial;
 pub use types::{
     Column, CompareOp, ConfigField, ConfigIssue, ConnectorErrorKind, ConnectorSpec, DataType,
     DataTypeArrow, Predicate, PredicateNode, Pushdown, Scalar, ScanPlan, ScanRequest, Split,

@@ -238,6 +238,10 @@ impl Runtime {
         let mut linker = Linker::<StoreState>::new(&engine);
         let link = |r: wasmtime::Result<()>| r.map_err(|e| Error::Engine(format!("linker: {e:#}")));
         link(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+        link(crate::socket_policy::link(
+            &mut linker,
+            StoreState::guarded_sockets,
+        ))?;
         link(wasmtime_wasi_http::p2::add_only_http_to_linker_async(
             &mut linker,
         ))?;

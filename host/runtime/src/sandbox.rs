@@ -2,8 +2,9 @@
 //!
 //! A connector starts with nothing: no filesystem, no network, no environment, no stdio of the
 //! host (its stdout/stderr go to the log). A catalog may grant read-only directories
-//! (`allowed_paths`) and outbound HTTP to listed origins (`allowed_hosts`, enforced by
-//! [`crate::outbound_http`]), and may raise or lower its limits within the operator's maxima.
+//! (`allowed_paths`), outbound HTTP to listed origins (`allowed_hosts`, enforced by
+//! [`crate::outbound_http`]) and TCP connections to listed endpoints (`allowed_sockets`, enforced
+//! by [`crate::socket_policy`]), and may raise or lower its limits within the operator's maxima.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -18,6 +20,8 @@ use crate::bindings::v0_1_0::quarry::connector::logging;
 use crate::error::{ByteSize, Error, Result};
 use crate::outbound_http::{HttpLimits, HttpPolicy};
 use crate::plugin_log::{LogRate, PluginLog};
+use crate::socket_grant::SocketGrant;
+use crate::socket_policy::{GuardedSockets, SocketPolicy};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -222,8 +226,8 @@ impl fmt::Display for HostPattern {
     }
 }
 
-/// What a catalog opens up beyond the empty sandbox, resolved: real directories and parsed
-/// origins. Built from the declared form the store keeps ([`quarry_contract::Grants`]).
+/// What a catalog opens up beyond the empty sandbox, resolved: real directories, parsed
+/// origins and parsed socket endpoints (their names are resolved per instance). Built from the declared form the store keeps ([`quarry_contract::Grants`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// Host directories the plugin may read (not write), each visible to the guest at the same
@@ -231,10 +235,12 @@ pub struct Grants {
     pub allowed_paths: Vec<PathBuf>,
     /// Origins the plugin may send HTTP requests to, through `wasi:http`.
     pub allowed_hosts: Vec<HostPattern>,
+    /// TCP endpoints the plugin may connect to, through `wasi:sockets`.
+    pub allowed_sockets: Vec<SocketGrant>,
 }
 
 /// The sandbox grants for a catalog's declared grants (checked when the catalog was stored): the
-/// paths as given, the origins parsed (one that does not parse grants nothing).
+/// paths as given, the origins and sockets parsed (one that does not parse grants nothing).
 impl From<&quarry_contract::Grants> for Grants {
     fn from(declared: &quarry_contract::Grants) -> Self {
         Grants {
@@ -243,6 +249,11 @@ impl From<&quarry_contract::Grants> for Grants {
                 .allowed_hosts
                 .iter()
                 .filter_map(|h| HostPattern::parse(h))
+                .collect(),
+            allowed_sockets: declared
+                .allowed_sockets
+                .iter()
+                .filter_map(|s| SocketGrant::parse(s).ok())
                 .collect(),
         }
     }
@@ -269,6 +280,7 @@ impl Grants {
         Ok(Grants {
             allowed_paths,
             allowed_hosts: self.allowed_hosts.clone(),
+            allowed_sockets: self.allowed_sockets.clone(),
         })
     }
 }
@@ -348,6 +360,7 @@ pub struct StoreState {
     table: ResourceTable,
     http: WasiHttpCtx,
     http_policy: HttpPolicy,
+    pub(crate) sockets: SocketPolicy,
     pub(crate) limiter: Limiter,
     pub(crate) log: PluginLog,
 }
@@ -362,15 +375,12 @@ impl fmt::Debug for StoreState {
 
 impl StoreState {
     /// A fresh sandbox: no environment, arguments, stdin, network or files beyond the grants;
-    /// stdout and stderr into `log`.
+    /// stdout and stderr into `log`. Resolves the granted socket names (blocking).
     pub fn new(limits: &SandboxLimits, grants: &Grants, log: PluginLog) -> Result<Self> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(log.stdout())
             .stderr(log.stderr())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
             // File I/O runs on the plugin I/O runtime's blocking pool, so a read that never
             // returns is a pending future the call deadline can drop (ADR 0018).
             .allow_blocking_current_thread(false);
@@ -380,6 +390,7 @@ impl StoreState {
                 .preopened_dir(dir, guest, FsPerms::ReadOnly)
                 .map_err(|e| Error::Internal(format!("preopen {}: {e}", dir.display())))?;
         }
+        let sockets = SocketPolicy::new(&grants.allowed_sockets, log.clone(), &mut builder);
         Ok(StoreState {
             wasi: builder.build(),
             table: ResourceTable::new(),
@@ -389,9 +400,21 @@ impl StoreState {
                 limits.http_limits(),
                 log.clone(),
             ),
+            sockets,
             limiter: Limiter::new(limits.memory_bytes),
             log,
         })
+    }
+
+    /// The view the sandbox's own name lookup and TCP socket creation work with.
+    pub(crate) fn guarded_sockets(&mut self) -> GuardedSockets<'_> {
+        GuardedSockets {
+            policy: &self.sockets,
+            sockets: WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+        }
     }
 }
 

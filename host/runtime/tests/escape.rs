@@ -127,7 +127,7 @@ async fn an_allowed_path_is_readable_and_nothing_above_it() {
         );
     config.grants = Grants {
         allowed_paths: vec![granted.clone()],
-        allowed_hosts: vec![],
+        ..Grants::default()
     };
     let a = attempts(&rt, config).await;
 

@@ -20,7 +20,7 @@ fn stalling(rt: &Runtime, plugin: &Plugin, behaviour: &str, fifo: Option<&Path>)
         config = config.property("read_paths", fifo.to_string_lossy());
         config.grants = Grants {
             allowed_paths: vec![fifo.parent().unwrap().to_path_buf()],
-            allowed_hosts: Vec::new(),
+            ..Grants::default()
         };
     }
     config.limits = Some(common::test_limits());

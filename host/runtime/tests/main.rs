@@ -21,4 +21,5 @@ mod invalid_output;
 mod outbound_http;
 mod pre_initialize;
 mod sandbox_limits;
+mod sockets;
 mod tpch;

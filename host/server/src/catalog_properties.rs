@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use quarry_runtime::{HostPattern, SecretScrubber};
+use quarry_runtime::{HostPattern, SecretScrubber, SocketGrant};
 
 use crate::api_error::Issue;
 use crate::sync_protocol::WireGrants;
@@ -19,6 +19,11 @@ pub fn runtime_grants(grants: &WireGrants) -> quarry_runtime::Grants {
             .allowed_hosts
             .iter()
             .filter_map(|h| HostPattern::parse(h))
+            .collect(),
+        allowed_sockets: grants
+            .allowed_sockets
+            .iter()
+            .filter_map(|s| SocketGrant::parse(s).ok())
             .collect(),
     }
 }

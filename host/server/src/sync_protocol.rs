@@ -34,6 +34,9 @@ pub struct WireGrants {
     /// Outbound HTTP destinations, as `scheme://host:port`.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// TCP endpoints the plugin may connect to, as `host:port`.
+    #[serde(default)]
+    pub allowed_sockets: Vec<String>,
 }
 
 /// How loading one catalog on a worker ended.

@@ -450,3 +450,102 @@ async fn an_oversized_json_body_is_a_json_413() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(code(&body), "payload_too_large");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_socket_grant_is_400_naming_the_entry() {
+    let (app, reference) = with_testkit().await;
+    let (status, body) = app
+        .post(
+            "/v1/catalogs",
+            json!({"name": "kit", "plugin": reference, "properties": {"behaviour": "normal"},
+                   "grants": {"allowed_sockets": ["[::1]:5432", "db.example.com"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "invalid_catalog");
+    assert_eq!(issue_fields(&body), ["grants.allowed_sockets"]);
+    let message = body["error"]["issues"][0]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "\"db.example.com\" is not a socket like host:port (the port is missing)"
+    );
+    assert_not_stored(&app, "kit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_grant_is_enforced_in_validate_and_read_back() {
+    use std::io::{BufRead, BufReader};
+
+    let (app, reference) = with_testkit().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let endpoint = format!("127.0.0.1:{port}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut line = String::new();
+            let _ = BufReader::new(stream.unwrap()).read_line(&mut line);
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let properties = json!({"behaviour": "socket", "connect_to": endpoint});
+
+    // Another port granted: the plugin's validate fails, and the issue says what to grant.
+    let (status, body) = app
+        .post(
+            "/v1/catalogs",
+            json!({"name": "kit", "plugin": reference, "properties": properties,
+                   "grants": {"allowed_sockets": ["127.0.0.1:1"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(issue_fields(&body)[0], "grants.allowed_sockets", "{body}");
+    let message = body["error"]["issues"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "connect to {endpoint} denied: not in allowed_sockets; add it with --grant-socket \
+             {endpoint} (API: grants.allowed_sockets)"
+        )),
+        "{message}"
+    );
+    assert!(
+        rx.try_recv().is_err(),
+        "the denied connect reached the listener"
+    );
+    assert_not_stored(&app, "kit").await;
+
+    // Granted: validate connects, and the grant reads back as given.
+    let (status, body) = app
+        .post(
+            "/v1/catalogs",
+            json!({"name": "kit", "plugin": reference, "properties": properties,
+                   "grants": {"allowed_sockets": [endpoint]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let line = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(line, "hello from testkit\n");
+    let (_, read) = app.get("/v1/catalogs/kit").await;
+    assert_eq!(
+        read["grants"],
+        json!({"allowed_paths": [], "allowed_hosts": [], "allowed_sockets": [endpoint]})
+    );
+    let stored = app.store().get_catalog("kit").await.unwrap();
+    assert_eq!(stored.grants.allowed_sockets, vec![endpoint.clone()]);
+
+    // An alter that adds a name keeps both.
+    let (status, body) = app
+        .put(
+            "/v1/catalogs/kit",
+            json!({"plugin": reference, "properties": properties,
+                   "grants": {"allowed_sockets": [endpoint, "localhost:5432"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["grants"]["allowed_sockets"],
+        json!([endpoint, "localhost:5432"])
+    );
+}

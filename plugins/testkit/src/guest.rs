@@ -52,6 +52,7 @@ const BEHAVIOURS: &[&str] = &[
     "long-name",
     "clock-sleep",
     "blocking-read",
+    "socket",
 ];
 
 /// For `clock-sleep` and `blocking-read`: waits inside a WASI call when `call` is the one the
@@ -139,6 +140,16 @@ impl Guest for Testkit {
                 field("tcp_addr", "Address `escape` tries to connect to"),
                 field("http_url", "URL `escape` tries to GET"),
                 field(
+                    "socket_action",
+                    "What `socket` tries: connect, lookup, listen, udp",
+                ),
+                field(
+                    "connect_to",
+                    "host:port `socket` connects (or sends UDP) to",
+                ),
+                field("lookup_name", "Name `socket` looks up"),
+                field("listen_on", "Address `socket` listens on"),
+                field(
                     "sleep_ms",
                     "How long `clock-sleep` sleeps (default ten minutes)",
                 ),
@@ -168,6 +179,13 @@ impl Guest for Testkit {
                     message,
                 }]
             }
+            Some("socket") => match crate::socket::run(&properties) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![ConfigIssue {
+                    field: Some("connect_to".into()),
+                    message: format!("{e:?}"),
+                }],
+            },
             Some(b) if BEHAVIOURS.contains(&b) => Vec::new(),
             Some(b) => vec![ConfigIssue {
                 field: Some("behaviour".into()),
@@ -260,6 +278,9 @@ impl GuestCatalog for TestCatalog {
 
     fn list_schemas(&self) -> Result<Vec<String>, ConnectorError> {
         stall(&self.behaviour, &self.properties, "list-schemas")?;
+        if self.behaviour == "socket" {
+            crate::socket::run(&self.properties)?;
+        }
         match self.behaviour.as_str() {
             "loop-in-metadata" => spin_forever(),
             "many-schemas" => Ok((0..1_000_000).map(|i| format!("schema_{i}")).collect()),

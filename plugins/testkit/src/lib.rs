@@ -22,6 +22,7 @@
 //! | `long-name` | `list-schemas` answers a 100 MiB name |
 //! | `clock-sleep` | sleeps `sleep_ms` (default ten minutes) through `wasi:clocks` in the call `stall_in` names (`list-schemas`, `plan-scan` (default) or `next`) |
 //! | `blocking-read` | reads the first `read_paths` file (a FIFO nobody writes to) in the call `stall_in` names |
+//! | `socket` | in `validate` (an issue if it fails) and in `list-schemas` (an `io` error if it fails), one use of `wasi:sockets` that `socket_action` names (a TCP connect to `connect_to`, a `lookup` of `lookup_name`, a `listen`, `udp`; see `socket.rs`) |
 //! | `echo-secret` | `validate` repeats its secret `echo` property (as given, trimmed, escaped, hex) in an issue and a log line |
 //!
 //! The `escape` behaviour tries files (`/etc/passwd`, the comma-separated `read_paths`), lists
@@ -36,3 +37,5 @@
 mod escape;
 #[cfg(target_arch = "wasm32")]
 mod guest;
+#[cfg(target_arch = "wasm32")]
+mod socket;

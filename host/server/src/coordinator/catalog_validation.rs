@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use quarry_runtime::HostPattern;
 use quarry_runtime::connector::{PropertyProblem, property_problems};
+use quarry_runtime::{HostPattern, SocketGrant};
 use quarry_store::{CatalogSpec, ConfigField, Grants, Plugin};
 
 use crate::api_error::{ApiError, Issue};
@@ -126,7 +126,8 @@ pub fn check_properties(
         .collect()
 }
 
-/// Grants must be absolute directories and `http(s)://host[:port]` origins.
+/// Grants must be absolute directories, `http(s)://host[:port]` origins and `host:port` TCP
+/// endpoints.
 pub fn check_grants(grants: &Grants) -> Vec<Issue> {
     let mut issues = Vec::new();
     for path in &grants.allowed_paths {
@@ -143,6 +144,11 @@ pub fn check_grants(grants: &Grants) -> Vec<Issue> {
                 "grants.allowed_hosts",
                 format!("\"{host}\" is not an origin like https://host or http://host:port"),
             ));
+        }
+    }
+    for socket in &grants.allowed_sockets {
+        if let Err(reason) = SocketGrant::parse(socket) {
+            issues.push(Issue::field("grants.allowed_sockets", reason));
         }
     }
     issues
@@ -180,7 +186,22 @@ mod tests {
         let grants = Grants {
             allowed_paths: vec!["relative/dir".into(), "/abs".into()],
             allowed_hosts: vec!["ftp://x".into(), "https://ok.example.com".into()],
+            allowed_sockets: vec!["db.example.com".into(), "db.example.com:5432".into()],
         };
-        assert_eq!(check_grants(&grants).len(), 2);
+        let issues = check_grants(&grants);
+        let fields: Vec<_> = issues.iter().filter_map(|i| i.field.as_deref()).collect();
+        assert_eq!(
+            fields,
+            [
+                "grants.allowed_paths",
+                "grants.allowed_hosts",
+                "grants.allowed_sockets"
+            ]
+        );
+        assert!(
+            issues[2].message.contains("\"db.example.com\""),
+            "{}",
+            issues[2].message
+        );
     }
 }

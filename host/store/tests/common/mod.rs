@@ -92,6 +92,7 @@ pub fn catalog_spec(plugin: &str, version: &str) -> CatalogSpec {
         grants: Grants {
             allowed_paths: vec!["/data/sales".to_owned()],
             allowed_hosts: vec!["https://db.example.com:443".to_owned()],
+            allowed_sockets: vec!["db.example.com:5432".to_owned()],
         },
     }
 }

@@ -171,6 +171,12 @@ fn schemas() -> Value {
             "properties": {
                 "allowed_paths": { "type": "array", "items": string },
                 "allowed_hosts": { "type": "array", "items": string },
+                "allowed_sockets": {
+                    "type": "array", "items": string,
+                    "description": "TCP endpoints as host:port (a DNS name, an IPv4 address or \
+                                    [IPv6]); the host resolves the names and allows connects to \
+                                    those endpoints only",
+                },
             },
         },
         "CatalogCreate": {

@@ -28,6 +28,7 @@ impl From<quarry_store::Grants> for WireGrants {
         WireGrants {
             allowed_paths: grants.allowed_paths,
             allowed_hosts: grants.allowed_hosts,
+            allowed_sockets: grants.allowed_sockets,
         }
     }
 }
@@ -58,6 +59,7 @@ mod tests {
         let grants = quarry_store::Grants {
             allowed_paths: vec!["/data".to_owned()],
             allowed_hosts: vec!["https://api.example.com".to_owned()],
+            allowed_sockets: vec!["db.example.com:5432".to_owned()],
         };
         assert_eq!(
             serde_json::to_value(WireGrants::from(&grants)).unwrap(),

@@ -12,7 +12,7 @@ use crate::component_check;
 pub const TARGET: &str = "wasm32-wasip2";
 
 /// The components every build must produce (the workspace may hold more).
-pub const PLUGINS: [&str; 5] = ["tpch", "files", "testkit", "hello", "http"];
+pub const PLUGINS: [&str; 6] = ["tpch", "files", "testkit", "hello", "http", "postgres"];
 
 /// Builds the plugins and returns the paths of the components written.
 pub fn run(args: &[String]) -> Result<Vec<PathBuf>> {

@@ -185,7 +185,10 @@ async fn a_catalog_without_the_socket_grant_fails_validation_naming_the_grant() 
         text.contains("allowed_sockets") && text.contains("--grant-socket"),
         "the error does not say which grant to add: {text}"
     );
-    assert!(text.contains(ENDPOINT), "the error does not name {ENDPOINT}: {text}");
+    assert!(
+        text.contains(ENDPOINT),
+        "the error does not name {ENDPOINT}: {text}"
+    );
     let (status, body) = cluster
         .call(reqwest::Method::GET, "/v1/catalogs/nogrant", None)
         .await;

@@ -535,8 +535,9 @@ async fn a_worker_killed_mid_query_costs_an_error_never_a_wrong_answer() {
 async fn arrow_answers_carry_the_planned_schema() {
     let db = TestDb::sqlite();
     let cluster = tpch_cluster(&db).await;
-    let (schema, batches) =
-        cluster.arrow_statement("SELECT r_regionkey, r_name FROM tpch.tiny.region").await;
+    let (schema, batches) = cluster
+        .arrow_statement("SELECT r_regionkey, r_name FROM tpch.tiny.region")
+        .await;
     assert_eq!(schema.fields().len(), 2);
     assert_eq!(schema.field(1).name(), "r_name");
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();

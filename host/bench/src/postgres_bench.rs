@@ -135,8 +135,8 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         o.rounds
     );
 
-    let mut cluster = BenchCluster::start(&quarry, "postgres", o.workers, SyncMode::Push, false)
-        .await?;
+    let mut cluster =
+        BenchCluster::start(&quarry, "postgres", o.workers, SyncMode::Push, false).await?;
     let uploaded = cluster.client.upload_plugin(component).await?;
     let endpoint = format!("{}:{}", o.host, o.port);
     cluster
@@ -269,9 +269,13 @@ async fn ensure_loaded(o: &Options) -> anyhow::Result<u64> {
     let scale = bench_flags::tpch_scale(&o.schema)?;
     eprintln!("loading {table} into database {}…", o.database);
     let started = Instant::now();
-    let loaded =
-        quarry_testing::tpch_postgres::load_tpch_postgres(&url, scale, &o.schema, Some(&["lineitem"]))
-            .await;
+    let loaded = quarry_testing::tpch_postgres::load_tpch_postgres(
+        &url,
+        scale,
+        &o.schema,
+        Some(&["lineitem"]),
+    )
+    .await;
     let rows = loaded
         .iter()
         .find(|(name, _)| *name == "lineitem")

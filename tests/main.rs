@@ -12,6 +12,7 @@ mod common;
 mod cli;
 mod clients;
 mod http_connector;
+mod postgres_connector;
 mod sandbox;
 mod security;
 mod sql;

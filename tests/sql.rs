@@ -6,7 +6,6 @@
 //! the PostgreSQL wire protocol; catalog DDL goes through the same validation as the API; a
 //! worker killed mid-query costs an error or nothing, never a wrong answer.
 
-use std::io::Cursor;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +13,6 @@ use std::time::Duration;
 use crate::common::cluster::{ADMIN_TOKEN, Cluster};
 use crate::common::psql::{psql, psql_command};
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
-use arrow_schema::SchemaRef;
 use quarry_testing::TestDb;
 use quarry_testing::tpch_reference::{
     TPCH_QUERIES, assert_same_answer, native_answer, native_tpch_context, tpch_query,
@@ -29,39 +26,6 @@ const TINY: f64 = 0.01;
 /// `POST /v1/statement` with JSON, as the admin; the status and the body.
 async fn statement(cluster: &Cluster, sql: &str) -> (u16, Value) {
     cluster.statement(sql).await
-}
-
-/// `POST /v1/statement` asking for an Arrow IPC stream; the result as Arrow.
-async fn arrow_answer(cluster: &Cluster, sql: &str) -> (SchemaRef, Vec<RecordBatch>) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/statement", cluster.url()))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("accept", "application/vnd.apache.arrow.stream")
-        .json(&json!({ "sql": sql }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.bytes().await.unwrap();
-    assert_eq!(
-        status,
-        200,
-        "{sql}: {}\n{}",
-        String::from_utf8_lossy(&body),
-        cluster.outputs()
-    );
-    assert_eq!(
-        content_type.as_deref(),
-        Some("application/vnd.apache.arrow.stream")
-    );
-    let reader = StreamReader::try_new(Cursor::new(body), None).unwrap();
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
-    (schema, batches)
 }
 
 /// A cluster with two workers and a `tpch` catalog split finely enough that every table scan
@@ -101,7 +65,7 @@ async fn tpch_answers_through_coordinator_and_two_workers_match_native_datafusio
     let native = native_tpch_context(TINY, "tiny");
     for name in TPCH_QUERIES {
         let sql = tpch_query(name);
-        let (schema, batches) = arrow_answer(&cluster, &sql).await;
+        let (schema, batches) = cluster.arrow_statement(&sql).await;
         let (want_schema, want) = native_answer(&native, &sql).await;
         assert_same_answer(name, (&schema, &batches), (&want_schema, &want));
     }
@@ -361,7 +325,7 @@ async fn tpch_answers_through_the_files_connector_over_parquet_match_native_data
     let native = native_tpch_context(TINY, "tiny");
     for name in TPCH_QUERIES {
         let sql = tpch_query(name);
-        let (schema, batches) = arrow_answer(&cluster, &sql).await;
+        let (schema, batches) = cluster.arrow_statement(&sql).await;
         let (want_schema, want) = native_answer(&native, &sql).await;
         assert_same_answer(name, (&schema, &batches), (&want_schema, &want));
     }
@@ -571,8 +535,9 @@ async fn a_worker_killed_mid_query_costs_an_error_never_a_wrong_answer() {
 async fn arrow_answers_carry_the_planned_schema() {
     let db = TestDb::sqlite();
     let cluster = tpch_cluster(&db).await;
-    let (schema, batches) =
-        arrow_answer(&cluster, "SELECT r_regionkey, r_name FROM tpch.tiny.region").await;
+    let (schema, batches) = cluster
+        .arrow_statement("SELECT r_regionkey, r_name FROM tpch.tiny.region")
+        .await;
     assert_eq!(schema.fields().len(), 2);
     assert_eq!(schema.field(1).name(), "r_name");
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();

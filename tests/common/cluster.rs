@@ -3,6 +3,7 @@
 //! HTTP like an operator would. Processes are killed when the cluster is dropped.
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,6 +11,9 @@ use std::time::{Duration, Instant};
 pub use quarry_testing::QuarryProcess;
 pub use quarry_testing::plugin_component::plugin_path;
 use quarry_testing::{CoordinatorClient, metrics_text};
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_schema::SchemaRef;
 use serde_json::{Value, json};
 
 use crate::common::test_certificates::TestCertificates;
@@ -317,6 +321,42 @@ impl Cluster {
             Some(json!({ "sql": sql })),
         )
         .await
+    }
+
+    /// `POST /v1/statement` as the admin, asking for an Arrow IPC stream; asserts 200 and
+    /// answers the result's schema and batches.
+    pub async fn arrow_statement(&self, sql: &str) -> (SchemaRef, Vec<RecordBatch>) {
+        let response = self
+            .client
+            .http()
+            .post(format!("{}/v1/statement", self.url()))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("accept", "application/vnd.apache.arrow.stream")
+            .json(&json!({ "sql": sql }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.bytes().await.unwrap();
+        assert_eq!(
+            status,
+            200,
+            "{sql}: {}\n{}",
+            String::from_utf8_lossy(&body),
+            self.outputs()
+        );
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/vnd.apache.arrow.stream")
+        );
+        let reader = StreamReader::try_new(Cursor::new(body), None).unwrap();
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<_>, _>>().unwrap();
+        (schema, batches)
     }
 
     /// An admin call; answers the status and the JSON body (`null` when empty).

@@ -13,6 +13,8 @@
 //! - `quarry-bench clients`: `lineitem` fetched into a Python client through the PostgreSQL port
 //!   (psycopg text and binary, COPY binary) and through Flight SQL: rows/s of each
 //!   ([`clients_bench`]).
+//! - `quarry-bench postgres`: `lineitem` in PostgreSQL scanned through the postgres connector
+//!   against `psql \copy` of the same columns: rows/s of each ([`postgres_bench`]).
 //!
 //! Figures and how to run each go to docs/benchmarks.md.
 
@@ -23,6 +25,7 @@ mod files_bench;
 mod interruptible;
 mod latency_summary;
 mod load_bench;
+mod postgres_bench;
 mod pre_initialization_figures;
 mod resident_memory;
 mod runtime_bench;
@@ -42,6 +45,7 @@ USAGE:
     quarry-bench sql [FLAGS]
     quarry-bench files [FLAGS]
     quarry-bench clients [FLAGS]
+    quarry-bench postgres [FLAGS]
     quarry-bench help
 
 ";
@@ -55,15 +59,17 @@ fn main() -> ExitCode {
         Some("sql") => sql_bench::run(args),
         Some("files") => files_bench::run(args),
         Some("clients") => clients_bench::run(args),
+        Some("postgres") => postgres_bench::run(args),
         Some("help" | "--help" | "-h") | None => {
             print!(
-                "{HELP}{}\n{}\n{}\n{}\n{}\n{}",
+                "{HELP}{}\n{}\n{}\n{}\n{}\n{}\n{}",
                 runtime_bench::HELP,
                 load_bench::HELP,
                 sync_bench::HELP,
                 sql_bench::HELP,
                 files_bench::HELP,
-                clients_bench::HELP
+                clients_bench::HELP,
+                postgres_bench::HELP
             );
             return ExitCode::SUCCESS;
         }

@@ -1,7 +1,7 @@
 //! [`CoordinatorClient`]: the calls of the coordinator's control API (`/v1`) that the
 //! end-to-end tests and the benchmarks make, with the admin token: any call, answered with its
 //! status and JSON body; upload and delete plugins; create, read and delete catalogs; count
-//! live workers; run a statement; read `/metrics`. Plus plain GETs of a worker's `/readyz` and
+//! live workers; run a statement (JSON, or an Arrow stream decoded as it arrives); read `/metrics`. Plus plain GETs of a worker's `/readyz` and
 //! `/metrics` (no token).
 //!
 //! A helper for tests and benchmarks, not the `quarry` command's own client (host/cli), which
@@ -10,6 +10,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use arrow_array::RecordBatch;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::StreamDecoder;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -240,6 +243,47 @@ impl CoordinatorClient {
             .await
             .context("POST /v1/statement")?;
         expect_json(response, "POST /v1/statement").await
+    }
+
+    /// `POST /v1/statement` asking for an Arrow IPC stream, decoded as it arrives: calls `each`
+    /// with every batch, and answers the number of rows.
+    pub async fn statement_arrow(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch),
+    ) -> anyhow::Result<u64> {
+        let mut response = self
+            .http
+            .post(self.url("/v1/statement"))
+            .bearer_auth(&self.token)
+            .header("accept", "application/vnd.apache.arrow.stream")
+            .json(&json!({ "sql": sql }))
+            .send()
+            .await
+            .context("POST /v1/statement")?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            bail!("POST /v1/statement: HTTP {status}: {text}");
+        }
+        let mut decoder = StreamDecoder::new();
+        let mut rows = 0;
+        while let Some(chunk) = response.chunk().await.context("reading the Arrow stream")? {
+            let mut buffer = Buffer::from(chunk);
+            while !buffer.is_empty() {
+                if let Some(batch) = decoder
+                    .decode(&mut buffer)
+                    .context("decoding the Arrow stream")?
+                {
+                    rows += batch.num_rows() as u64;
+                    each(&batch);
+                }
+            }
+        }
+        decoder
+            .finish()
+            .context("the Arrow stream ended in the middle of a message")?;
+        Ok(rows)
     }
 
     /// The bytes the stages of the newest statement sent the coordinator and sent between

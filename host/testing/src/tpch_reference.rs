@@ -44,45 +44,41 @@ pub fn tpch_query_on(name: &str, catalog: &str, schema: &str) -> String {
     tpch_query(name).replace("tpch.tiny.", &format!("{catalog}.{schema}."))
 }
 
+/// The eight TPC-H table names, in the order [`native_tpch_tables`] answers them.
+pub const TPCH_TABLES: [&str; 8] = [
+    "nation", "region", "part", "supplier", "partsupp", "customer", "orders", "lineitem",
+];
+
+/// A native TPC-H table at `scale` (a name from [`TPCH_TABLES`]) as tpchgen-arrow generates it,
+/// one batch at a time.
+pub fn native_tpch_batches(
+    table: &str,
+    scale: f64,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send> {
+    match table {
+        "nation" => Box::new(NationArrow::new(NationGenerator::new(scale, 1, 1))),
+        "region" => Box::new(RegionArrow::new(RegionGenerator::new(scale, 1, 1))),
+        "part" => Box::new(PartArrow::new(PartGenerator::new(scale, 1, 1))),
+        "supplier" => Box::new(SupplierArrow::new(SupplierGenerator::new(scale, 1, 1))),
+        "partsupp" => Box::new(PartSuppArrow::new(PartSuppGenerator::new(scale, 1, 1))),
+        "customer" => Box::new(CustomerArrow::new(CustomerGenerator::new(scale, 1, 1))),
+        "orders" => Box::new(OrderArrow::new(OrderGenerator::new(scale, 1, 1))),
+        "lineitem" => Box::new(LineItemArrow::new(LineItemGenerator::new(scale, 1, 1))),
+        other => panic!("no TPC-H table {other:?}: one of {TPCH_TABLES:?}"),
+    }
+}
+
 /// tpchgen-arrow's eight tables at `scale`, by name.
 pub fn native_tpch_tables(scale: f64) -> Vec<(&'static str, Vec<RecordBatch>)> {
-    fn collect(batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>) -> Vec<RecordBatch> {
-        batches.collect::<Result<_, _>>().unwrap()
-    }
-    vec![
-        (
-            "nation",
-            collect(NationArrow::new(NationGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "region",
-            collect(RegionArrow::new(RegionGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "part",
-            collect(PartArrow::new(PartGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "supplier",
-            collect(SupplierArrow::new(SupplierGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "partsupp",
-            collect(PartSuppArrow::new(PartSuppGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "customer",
-            collect(CustomerArrow::new(CustomerGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "orders",
-            collect(OrderArrow::new(OrderGenerator::new(scale, 1, 1))),
-        ),
-        (
-            "lineitem",
-            collect(LineItemArrow::new(LineItemGenerator::new(scale, 1, 1))),
-        ),
-    ]
+    TPCH_TABLES
+        .iter()
+        .map(|&table| {
+            let batches = native_tpch_batches(table, scale)
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (table, batches)
+        })
+        .collect()
 }
 
 /// tpchgen-arrow's tables at `scale` as in-memory tables `tpch.{schema_name}.*`.

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub use quarry_testing::QuarryProcess;
-pub use quarry_testing::plugin_component::plugin_path;
-use quarry_testing::{CoordinatorClient, metrics_text};
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::SchemaRef;
+pub use quarry_testing::QuarryProcess;
+pub use quarry_testing::plugin_component::plugin_path;
+use quarry_testing::{CoordinatorClient, metrics_text};
 use serde_json::{Value, json};
 
 use crate::common::test_certificates::TestCertificates;

@@ -31,7 +31,7 @@ use crate::sandbox_config::SandboxSettings;
 /// The catalog `quarry dev` makes sure exists.
 const DEV_CATALOG: &str = "tpch";
 /// The plugins `quarry dev` uploads: the first is required, the others are uploaded when built.
-const BUNDLED_PLUGINS: [&str; 3] = ["tpch", "files", "http"];
+const BUNDLED_PLUGINS: [&str; 4] = ["tpch", "files", "http", "postgres"];
 /// How long a child gets to say it is listening.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a child gets to stop after SIGTERM before it is killed.

@@ -6,12 +6,14 @@
 //! rows (with the SDK's `quarry_sdk::values`) and overridable by the `columns` property
 //! ([`config`]). A split is a file,
 //! or a row group of a large Parquet file; Parquet reads only the projected columns and skips
-//! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]). Nothing
+//! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]), reading
+//! the projected column chunks of a row group in one go ([`column_chunks`]). Nothing
 //! outside the root is reachable: names, property paths and symlinks are checked ([`paths`]),
 //! and `root` must lie inside the catalog's grant ([`grant`]). Every byte read is counted and
 //! shown by the `files$stats` system table ([`stats`]). See `docs/connectors/files.md`.
 
 pub mod bad_rows;
+pub mod column_chunks;
 pub mod config;
 pub mod csv_table;
 pub mod grant;

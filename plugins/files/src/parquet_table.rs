@@ -17,6 +17,7 @@ use parquet::file::statistics::Statistics;
 use quarry_sdk::predicate::Expr;
 use quarry_sdk::{Column, ColumnArrow, ConnectorError, DataType, DataTypeArrow, Result, Scalar};
 
+use crate::column_chunks::ColumnChunks;
 use crate::layout::DataFile;
 use crate::pruning::{ColumnStats, may_match};
 use crate::stats::{CountingFile, FileCounters};
@@ -330,13 +331,17 @@ impl ParquetReader {
             .metadata()
             .file_metadata()
             .schema_descr_ptr();
-        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        let chunks = ColumnChunks::new(
             parquet.handle.clone(),
-            parquet.metadata.clone(),
-        )
-        .with_projection(ProjectionMask::roots(&descr, roots))
-        .with_row_groups(row_groups)
-        .with_batch_size(DECODE_BATCH_ROWS);
+            parquet.metadata.metadata(),
+            &row_groups,
+            &roots,
+        );
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(chunks, parquet.metadata.clone())
+                .with_projection(ProjectionMask::roots(&descr, roots))
+                .with_row_groups(row_groups)
+                .with_batch_size(DECODE_BATCH_ROWS);
         if let Some(limit) = limit {
             builder = builder.with_limit(usize::try_from(limit).unwrap_or(usize::MAX));
         }

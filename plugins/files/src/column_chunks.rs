@@ -171,7 +171,18 @@ impl ChunkReader for ColumnChunks {
 
 #[cfg(test)]
 mod tests {
-    use super::coalesce;
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::ChunkReader;
+
+    use super::{ColumnChunks, coalesce};
+    use crate::stats::{CountingFile, FileCounters};
 
     #[test]
     fn ranges_that_touch_or_overlap_merge_and_gaps_stay() {
@@ -180,5 +191,89 @@ mod tests {
             vec![(0, 20), (30, 50), (60, 70)]
         );
         assert_eq!(coalesce(Vec::new()), Vec::new());
+    }
+
+    /// A file of 2 row groups of 3 columns (a, b, c), its metadata, and a counted handle.
+    fn file() -> (
+        tempfile::TempDir,
+        CountingFile,
+        ParquetMetaData,
+        Arc<FileCounters>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let a: ArrayRef = Arc::new(Int64Array::from_iter_values(0..1000));
+        let b: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..1000).map(|i| format!("row {i}")),
+        ));
+        let c: ArrayRef = Arc::new(Int64Array::from_iter_values((0..1000).map(|i| i * 7)));
+        let batch = RecordBatch::try_from_iter([("a", a), ("b", b), ("c", c)]).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(500))
+            .build();
+        let mut writer = ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let counters = Arc::new(FileCounters::default());
+        let handle = CountingFile::open(&path, counters.clone()).unwrap();
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&handle)
+            .unwrap();
+        (dir, handle, metadata, counters)
+    }
+
+    fn calls(counters: &FileCounters) -> u64 {
+        counters.read_calls.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_row_group_is_read_once_in_one_call_per_range_and_serves_the_file_bytes() {
+        let (_dir, handle, metadata, counters) = file();
+        // Columns a and c of both row groups, the second first: a and c are not adjacent.
+        let chunks = ColumnChunks::new(handle.clone(), &metadata, &[1, 0], &[0, 2]);
+        for rg in [1, 0] {
+            let before = calls(&counters);
+            for leaf in [0, 2] {
+                let (start, length) = metadata.row_group(rg).column(leaf).byte_range();
+                let length = usize::try_from(length).unwrap();
+                let bytes = chunks.get_bytes(start, length).unwrap();
+                let mut read = Vec::new();
+                chunks
+                    .get_read(start)
+                    .unwrap()
+                    .read_to_end(&mut read)
+                    .unwrap();
+                let direct = handle.get_bytes(start, length).unwrap();
+                assert_eq!(bytes, direct);
+                assert_eq!(&read[..length], &direct[..], "row group {rg} leaf {leaf}");
+            }
+            // Two reads from the file for the two ranges, plus the two direct reads above.
+            assert_eq!(calls(&counters) - before, 2 + 2, "row group {rg}");
+        }
+    }
+
+    #[test]
+    fn a_read_outside_the_planned_chunks_goes_to_the_file() {
+        let (_dir, handle, metadata, counters) = file();
+        let chunks = ColumnChunks::new(handle.clone(), &metadata, &[0], &[0]);
+        // Column b was not planned: it is read from the file, as asked, every time.
+        let (start, length) = metadata.row_group(0).column(1).byte_range();
+        let length = usize::try_from(length).unwrap();
+        let before = calls(&counters);
+        let bytes = chunks.get_bytes(start, length).unwrap();
+        assert_eq!(calls(&counters) - before, 1);
+        assert_eq!(bytes, handle.get_bytes(start, length).unwrap());
+        // So is a range that runs past the end of a planned chunk.
+        let (a_start, a_length) = metadata.row_group(0).column(0).byte_range();
+        let past = usize::try_from(a_length).unwrap() + 1;
+        assert_eq!(
+            chunks.get_bytes(a_start, past).unwrap(),
+            handle.get_bytes(a_start, past).unwrap()
+        );
     }
 }

@@ -169,12 +169,7 @@ mod tests {
     use super::*;
 
     fn column(name: &str, kind: PgKind) -> ColumnDef {
-        ColumnDef {
-            name: name.to_owned(),
-            kind,
-            as_text: false,
-            nullable: true,
-        }
+        ColumnDef::nullable(name, kind)
     }
 
     #[test]

@@ -55,6 +55,17 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
+    /// A nullable column read in its own type, for the tests' tables.
+    #[cfg(test)]
+    pub fn nullable(name: &str, kind: PgKind) -> ColumnDef {
+        ColumnDef {
+            name: name.to_owned(),
+            kind,
+            as_text: false,
+            nullable: true,
+        }
+    }
+
     /// The column as the contract describes it.
     pub fn to_column(&self) -> Column {
         let data_type = self.kind.data_type();

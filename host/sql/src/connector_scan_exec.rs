@@ -7,9 +7,11 @@
 //! already holds at that version, in its own sandbox ([`ConnectorScanCodec`]).
 //!
 //! The splits are handed out while the plan runs: each partition takes the next split of the
-//! scan when it has finished the one before ([`SplitQueue`]), so a scan of 1,000 splits has at
-//! most [`MAX_SCAN_PARTITIONS`] partitions and as many split reads open, and a partition held up
-//! by a slow split leaves the others to read the rest. When the distributed planner runs the scan
+//! scan when it has finished the one before ([`SplitQueue`]), so a scan of 1,000 splits has as
+//! many partitions as the session's target partitions (DataFusion's
+//! `datafusion.execution.target_partitions`, by default the coordinator's cores; ADR 0029) and
+//! as many split reads open, and a partition held up by a slow split leaves the others to read
+//! the rest. When the distributed planner runs the scan
 //! as several tasks, each task gets a scan of its own share of the splits
 //! ([`ConnectorScanExec::dealt`]), handed out among its partitions the same way.
 //!
@@ -36,9 +38,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog_version::CatalogVersion;
 use crate::split_source::{SplitSource, SplitTask};
-
-/// The fewest partitions a scan may be cut into before splits share a partition.
-pub(crate) const MAX_SCAN_PARTITIONS: usize = 16;
 
 /// The fewest partitions a scan has, even of one split. With more than one, DataFusion puts a
 /// merge (a coalesce, a sort-preserving merge, a repartition) between the scan and any operator

@@ -1,6 +1,6 @@
 //! What a scan asks the connector for: projection, limit and filters reach it (checked through
 //! the scan log, i.e. what the connector was asked), and one partition is read per split, up to
-//! 16 partitions.
+//! the session's target partitions.
 
 use crate::common;
 
@@ -65,9 +65,10 @@ async fn count_star_asks_for_one_column_and_filters_the_connector_refuses_stay_i
     assert_eq!(scan.request.limit, None);
 }
 
-/// Scans `lineitem` of a tpch catalog of `splits` splits: its `EXPLAIN` plan, then asserts the
-/// count and that the connector planned `splits` splits.
-async fn scan_with_splits(splits: usize) -> String {
+/// Scans `lineitem` of a tpch catalog of `splits` splits with an engine of `target_partitions`
+/// target partitions: its `EXPLAIN` plan, then asserts the count and that the connector planned
+/// `splits` splits.
+async fn scan_with_splits(splits: usize, target_partitions: usize) -> String {
     let (rt, plugin) = common::tpch_plugin().await;
     let catalogs = QuarryCatalogs::new();
     let splits_text = splits.to_string();
@@ -78,6 +79,14 @@ async fn scan_with_splits(splits: usize) -> String {
         common::open(&rt, &plugin, "t", &[("splits", &splits_text)]),
     );
     let engine = quarry_sql::QueryEngine::new(catalogs);
+    engine
+        .context()
+        .state_ref()
+        .write()
+        .config_mut()
+        .options_mut()
+        .execution
+        .target_partitions = target_partitions;
     let (_, batches) = engine
         .sql("EXPLAIN SELECT l_orderkey FROM t.tiny.lineitem")
         .await
@@ -98,13 +107,16 @@ async fn scan_with_splits(splits: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_partition_per_split() {
-    let plan = scan_with_splits(4).await;
+    let plan = scan_with_splits(4, 8).await;
     assert!(plan.contains("splits=4, partitions=4"), "{plan}");
 }
 
-/// Past 16 splits, splits share partitions: 40 splits are read by 16 partitions, each once.
+/// Past the target partitions, splits share partitions: 40 splits are read by as many
+/// partitions as the engine's target partitions, each split once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_splits_share_a_bounded_number_of_partitions() {
-    let plan = scan_with_splits(40).await;
+async fn many_splits_share_the_target_partitions() {
+    let plan = scan_with_splits(40, 16).await;
     assert!(plan.contains("splits=40, partitions=16"), "{plan}");
+    let plan = scan_with_splits(40, 3).await;
+    assert!(plan.contains("splits=40, partitions=3"), "{plan}");
 }

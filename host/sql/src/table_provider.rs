@@ -2,8 +2,8 @@
 //!
 //! A scan turns DataFusion's projection, filters and limit into a `ScanRequest`, asks the
 //! connector for splits with `plan_scan`, and returns a [`ConnectorScanExec`] with one partition
-//! per split up to 16 (more splits share partitions) and at least two, each split read through
-//! the catalog's `SplitSource` where the scan runs.
+//! per split up to the engine's target partitions (more splits share partitions) and at least
+//! two, each split read through the catalog's `SplitSource` where the scan runs.
 //!
 //! Filters: `supports_filters_pushdown` answers from the connector itself. Filters the contract
 //! can express are asked in one `plan_scan` (answers cached per catalog generation); the rest

@@ -52,19 +52,14 @@ async fn postgres_cluster(store: &TestDb, database: &str) -> Cluster {
     cluster.start_worker("w1", &log);
     cluster.start_worker("w2", &log);
     let plugin = cluster.upload_plugin("postgres").await;
-    let (status, body) = cluster
-        .call(
-            reqwest::Method::POST,
-            "/v1/catalogs",
-            Some(json!({
-                "name": "tpch",
-                "plugin": plugin,
-                "properties": properties(database),
-                "grants": { "allowed_sockets": [ENDPOINT] },
-            })),
-        )
+    cluster
+        .create_catalog_from(json!({
+            "name": "tpch",
+            "plugin": plugin,
+            "properties": properties(database),
+            "grants": { "allowed_sockets": [ENDPOINT] },
+        }))
         .await;
-    assert_eq!(status, 201, "{body}\n{}", cluster.outputs());
     cluster
         .wait_for_catalog("tpch", 1, "ready", &["w1", "w2"], "loaded")
         .await;

@@ -242,24 +242,19 @@ async fn a_plugin_waiting_in_a_host_call_fails_its_query_at_the_deadline() {
     ];
     for (name, behaviour, stall_in) in stalling.iter().copied().chain([("good", "normal", "next")])
     {
-        let (status, body) = cluster
-            .call(
-                reqwest::Method::POST,
-                "/v1/catalogs",
-                Some(json!({
-                    "name": name,
-                    "plugin": testkit,
-                    "properties": {
-                        "behaviour": behaviour,
-                        "stall_in": stall_in,
-                        "read_paths": fifo.display().to_string(),
-                        "rows": "100",
-                    },
-                    "grants": { "allowed_paths": [grant_dir.display().to_string()] },
-                })),
-            )
+        cluster
+            .create_catalog_from(json!({
+                "name": name,
+                "plugin": testkit,
+                "properties": {
+                    "behaviour": behaviour,
+                    "stall_in": stall_in,
+                    "read_paths": fifo.display().to_string(),
+                    "rows": "100",
+                },
+                "grants": { "allowed_paths": [grant_dir.display().to_string()] },
+            }))
             .await;
-        assert_eq!(status, 201, "create {name}: {body}");
         cluster
             .wait_for_catalog(name, 1, "ready", &["w1"], "loaded")
             .await;

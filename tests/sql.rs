@@ -306,19 +306,14 @@ async fn tpch_answers_through_the_files_connector_over_parquet_match_native_data
     cluster.start_worker("w1", &[]);
     cluster.start_worker("w2", &[]);
     let files = cluster.upload_plugin("files").await;
-    let (status, body) = cluster
-        .call(
-            reqwest::Method::POST,
-            "/v1/catalogs",
-            Some(json!({
-                "name": "tpch",
-                "plugin": files,
-                "properties": { "root": root },
-                "grants": { "allowed_paths": [root] },
-            })),
-        )
+    cluster
+        .create_catalog_from(json!({
+            "name": "tpch",
+            "plugin": files,
+            "properties": { "root": root },
+            "grants": { "allowed_paths": [root] },
+        }))
         .await;
-    assert_eq!(status, 201, "{body}");
     wait_until_tpch_answers(&cluster).await;
     // The files catalog is named `tpch` so that the queries, and the column names they make
     // (`sum(tpch.tiny.lineitem.l_quantity)`), are the same text on both sides.

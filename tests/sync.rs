@@ -256,19 +256,14 @@ async fn a_failed_load_is_retried_until_it_succeeds() {
     cluster.start_worker("w1", &[("DATA_ROOT", present), allow]);
     cluster.start_worker("w2", &[("DATA_ROOT", missing.to_str().unwrap()), allow]);
     let files = cluster.upload_plugin("files").await;
-    let (status, body) = cluster
-        .call(
-            reqwest::Method::POST,
-            "/v1/catalogs",
-            Some(json!({
-                "name": "lake",
-                "plugin": files,
-                "properties": { "root": "${ENV:DATA_ROOT}" },
-                "grants": { "allowed_paths": [data.path()] },
-            })),
-        )
+    cluster
+        .create_catalog_from(json!({
+            "name": "lake",
+            "plugin": files,
+            "properties": { "root": "${ENV:DATA_ROOT}" },
+            "grants": { "allowed_paths": [data.path()] },
+        }))
         .await;
-    assert_eq!(status, 201, "{body}");
     let failed = cluster
         .wait_for("lake failed on w2", WAIT_UNDER_LOAD, || async {
             let catalog = cluster.get("/v1/catalogs/lake").await;

@@ -418,12 +418,19 @@ impl Cluster {
 
     /// Creates a catalog; asserts 201.
     pub async fn create_catalog(&self, name: &str, plugin: &str, properties: Value) -> Value {
+        self.create_catalog_from(
+            json!({ "name": name, "plugin": plugin, "properties": properties }),
+        )
+        .await
+    }
+
+    /// Creates a catalog from a whole `POST /v1/catalogs` body (grants too); asserts 201, and
+    /// otherwise fails with the answer and the processes' output.
+    pub async fn create_catalog_from(&self, body: Value) -> Value {
         self.client
-            .create_catalog_from(
-                &json!({ "name": name, "plugin": plugin, "properties": properties }),
-            )
+            .create_catalog_from(&body)
             .await
-            .unwrap_or_else(|e| panic!("create {name}: {e:#}"))
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", self.outputs()))
     }
 
     /// What worker `id` says it holds (its own endpoint, with the cluster secret).

@@ -81,34 +81,31 @@ impl ColumnChunks {
         let end = start.saturating_add(length);
         let within = |&(s, e): &Range| s <= start && end <= e;
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
-        let group = match loaded.group {
-            Some(g) if self.plan[g].iter().any(within) => g,
-            _ => match self
+        let in_memory = loaded
+            .group
+            .is_some_and(|g| self.plan[g].iter().any(within));
+        if !in_memory {
+            let Some(g) = self
                 .plan
                 .iter()
                 .position(|ranges| ranges.iter().any(within))
-            {
-                Some(g) => {
-                    // Drop the previous row group before reading the next.
-                    loaded.chunks.clear();
-                    loaded.group = None;
-                    let mut chunks = Vec::with_capacity(self.plan[g].len());
-                    for &(s, e) in &self.plan[g] {
-                        let size = usize::try_from(e - s).unwrap_or(usize::MAX);
-                        chunks.push((s, self.file.get_bytes(s, size)?));
-                    }
-                    loaded.chunks = chunks;
-                    loaded.group = Some(g);
-                    g
-                }
-                None => return Ok(None),
-            },
-        };
-        debug_assert_eq!(loaded.group, Some(group));
+            else {
+                return Ok(None);
+            };
+            // Drop the previous row group before reading the next.
+            loaded.chunks.clear();
+            loaded.group = None;
+            for &(s, e) in &self.plan[g] {
+                let size = usize::try_from(e - s).unwrap_or(usize::MAX);
+                let bytes = self.file.get_bytes(s, size)?;
+                loaded.chunks.push((s, bytes));
+            }
+            loaded.group = Some(g);
+        }
         Ok(loaded
             .chunks
             .iter()
-            .find(|(s, bytes)| *s <= start && end <= *s + bytes.len() as u64)
+            .find(|(s, bytes)| within(&(*s, *s + bytes.len() as u64)))
             .map(|(s, bytes)| {
                 let from = usize::try_from(start - s).unwrap_or(usize::MAX);
                 bytes.slice(from..)

@@ -37,7 +37,8 @@ impl ScanRequest {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Split {
     pub payload: Vec<u8>,
-    /// Rows this split will produce, when known (before filters).
+    /// Rows this split will produce, when known (before filters). A hint the engine plans
+    /// joins with (summed over the scan), never a count it trusts.
     pub estimated_rows: Option<u64>,
 }
 

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_schema::SchemaRef;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -31,7 +32,9 @@ use datafusion::physical_plan::metrics::{
     BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, Statistics, StatisticsArgs,
+};
 use futures::{StreamExt, TryStreamExt};
 use quarry_runtime::{ScanRequest, Split};
 use serde::{Deserialize, Serialize};
@@ -198,6 +201,20 @@ impl ConnectorScanExec {
     }
 }
 
+/// The rows a scan reads, if every split has an estimate: their sum, capped at the limit each
+/// partition stops at times the partitions.
+fn estimated_rows(scan: &ScanDescription) -> Option<u64> {
+    let mut rows = 0u64;
+    for split in &scan.splits {
+        rows = rows.saturating_add(split.estimated_rows?);
+    }
+    if let Some(limit) = scan.limit {
+        let most = u64::try_from(limit.saturating_mul(scan.partitions.max(1))).unwrap_or(u64::MAX);
+        rows = rows.min(most);
+    }
+    Some(rows)
+}
+
 impl DisplayAs for ConnectorScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -253,6 +270,26 @@ impl ExecutionPlan for ConnectorScanExec {
                 self.table()
             )))
         }
+    }
+
+    /// The whole scan's rows, summed from the splits' estimates when every split has one
+    /// (capped by the limit each partition stops at), so that DataFusion builds hash joins on
+    /// the smaller side and broadcasts small ones instead of shuffling both. Always inexact: an
+    /// estimate counts rows before filters, and an exact count would let DataFusion answer
+    /// `count(*)` without reading. A single partition's share is not known before the splits
+    /// are handed out.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let mut statistics = Statistics::new_unknown(&self.schema());
+        if args.partition().is_none() {
+            statistics.num_rows = estimated_rows(&self.scan).map_or(Precision::Absent, |rows| {
+                Precision::Inexact(usize::try_from(rows).unwrap_or(usize::MAX))
+            });
+        }
+        Ok(Arc::new(statistics))
     }
 
     fn execute(
@@ -428,5 +465,39 @@ mod tests {
         let again = exec.execute(0, Arc::new(TaskContext::default()));
         let error = again.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("partition 0 executed twice"), "{error}");
+    }
+
+    #[test]
+    fn the_scan_estimates_its_rows_from_its_splits_never_exactly() {
+        let rows = |exec: &ConnectorScanExec, partition: Option<usize>| {
+            let args = StatisticsArgs::new().with_partition(partition);
+            exec.statistics_from_inputs(&[], &args)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .num_rows
+        };
+        let exec = scan(10, 3);
+        assert_eq!(rows(&exec, None), Precision::Inexact(10));
+        assert_eq!(rows(&exec, Some(0)), Precision::Absent);
+
+        let mut description = exec.description().clone();
+        description.limit = Some(2);
+        let limited = ConnectorScanExec::try_new(
+            description.clone(),
+            Arc::clone(exec.batch_schema()),
+            Arc::new(PayloadSource),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Each of the 3 partitions stops after 2 rows.
+        assert_eq!(rows(&limited, None), Precision::Inexact(6));
+
+        description.limit = None;
+        description.splits[4].estimated_rows = None;
+        let unknown = ConnectorScanExec::try_new(
+            description,
+            Arc::clone(exec.batch_schema()),
+            Arc::new(PayloadSource),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows(&unknown, None), Precision::Absent);
     }
 }

@@ -51,6 +51,7 @@ impl ParquetFile {
             })?;
         let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())
             .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
+        let metadata = decoded_as_served(metadata);
         Ok(ParquetFile {
             handle,
             metadata,
@@ -206,6 +207,26 @@ pub fn has_usable_stats(data_type: &DataType) -> bool {
             | DataType::Date32
             | DataType::TimestampMicros { .. }
     )
+}
+
+/// The file's metadata with its view columns (`Utf8View`, `BinaryView`, as files written from
+/// Arrow's view arrays declare them) decoded straight into the plain arrays the connector
+/// serves, instead of decoded as views and copied by a cast; unchanged when the file has none
+/// or the reader cannot decode them so.
+fn decoded_as_served(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
+    let schema = metadata.schema();
+    let plain = |field: &Arc<arrow_schema::Field>| match field.data_type() {
+        ArrowType::Utf8View => Arc::new(field.as_ref().clone().with_data_type(ArrowType::Utf8)),
+        ArrowType::BinaryView => Arc::new(field.as_ref().clone().with_data_type(ArrowType::Binary)),
+        _ => field.clone(),
+    };
+    let fields: Vec<_> = schema.fields().iter().map(plain).collect();
+    if fields.iter().zip(schema.fields()).all(|(a, b)| a == b) {
+        return metadata;
+    }
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let options = ArrowReaderOptions::new().with_schema(hinted);
+    ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata)
 }
 
 /// The type a Parquet column (as Arrow reads it) is served as, if the model can carry it.
@@ -433,5 +454,66 @@ impl ParquetReader {
         }
         self.counters.rows.fetch_add(take as u64, Ordering::Relaxed);
         Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Array, BinaryViewArray, Int64Array, StringArray, StringViewArray};
+    use bytes::Bytes;
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    #[test]
+    fn view_columns_decode_as_the_plain_arrays_served() {
+        let written = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringViewArray::from(vec![
+                    Some("a"),
+                    None,
+                    Some("a longer text"),
+                ])) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(BinaryViewArray::from(vec![b"x".as_slice(), b"", b"yz"])) as ArrayRef,
+            ),
+            ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ])
+        .unwrap();
+        let mut file = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut file, written.schema(), None).unwrap();
+        writer.write(&written).unwrap();
+        writer.close().unwrap();
+        let file = Bytes::from(file);
+
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap();
+        assert_eq!(metadata.schema().field(0).data_type(), &ArrowType::Utf8View);
+        let served = decoded_as_served(metadata);
+        let types: Vec<ArrowType> = served
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [ArrowType::Utf8, ArrowType::Binary, ArrowType::Int64]
+        );
+
+        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, served)
+            .build()
+            .unwrap();
+        let read = reader.next().unwrap().unwrap();
+        let strings = read
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(strings.value(2), "a longer text");
+        assert!(strings.is_null(1));
+        assert_eq!(read.column(2).as_ref(), written.column(2).as_ref());
     }
 }

@@ -16,6 +16,7 @@ pub mod bad_rows;
 pub mod column_chunks;
 pub mod config;
 pub mod csv_table;
+pub mod footer_cache;
 pub mod grant;
 pub mod json_table;
 pub mod layout;

@@ -18,6 +18,7 @@ use quarry_sdk::predicate::Expr;
 use quarry_sdk::{Column, ColumnArrow, ConnectorError, DataType, DataTypeArrow, Result, Scalar};
 
 use crate::column_chunks::ColumnChunks;
+use crate::footer_cache::{self, FooterKey};
 use crate::layout::DataFile;
 use crate::pruning::{ColumnStats, may_match};
 use crate::stats::{CountingFile, FileCounters};
@@ -39,6 +40,18 @@ impl ParquetFile {
         let label = file.relative.display().to_string();
         let handle = CountingFile::open(&file.real, counters)
             .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
+        let key = handle.modified().map(|modified| FooterKey {
+            path: file.real.clone(),
+            len: handle.len(),
+            modified,
+        });
+        if let Some(metadata) = key.as_ref().and_then(footer_cache::get) {
+            return Ok(ParquetFile {
+                handle,
+                metadata,
+                label,
+            });
+        }
         let size = handle.len();
         let metadata: ParquetMetaData = ParquetMetaDataReader::new()
             .parse_and_finish(&handle)
@@ -52,6 +65,9 @@ impl ParquetFile {
         let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())
             .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
         let metadata = decoded_as_served(metadata);
+        if let Some(key) = key {
+            footer_cache::put(key, metadata.clone());
+        }
         Ok(ParquetFile {
             handle,
             metadata,

@@ -13,6 +13,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use bytes::Bytes;
@@ -131,22 +132,29 @@ pub fn stats_batch(root: &Path, schema: &str, projection: Option<&[u32]>) -> Res
 pub struct CountingFile {
     file: Arc<Mutex<File>>,
     len: u64,
+    modified: Option<SystemTime>,
     counters: Arc<FileCounters>,
 }
 
 impl CountingFile {
     pub fn open(real: &Path, counters: Arc<FileCounters>) -> std::io::Result<CountingFile> {
         let file = File::open(real)?;
-        let len = file.metadata()?.len();
+        let metadata = file.metadata()?;
         Ok(CountingFile {
             file: Arc::new(Mutex::new(file)),
-            len,
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
             counters,
         })
     }
 
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// When the file was last modified, if the filesystem says.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
     }
 
     pub fn is_empty(&self) -> bool {

@@ -550,11 +550,36 @@ fn a_parquet_split_reads_its_projected_column_chunks_in_a_few_calls() {
     let read = concat_batches(&batches[0].schema(), &batches).unwrap();
     assert_eq!(read.column(0).as_ref(), written.column(0).as_ref());
     assert_eq!(read.column(1).as_ref(), written.column(12).as_ref());
-    // Per split: the footer (3 reads) and one read per projected chunk
-    // (adjacent chunks share one); page by page it would be 40 page bodies and their headers,
-    // read a few bytes at a time.
+    // Per split: the footer (3 reads, unless kept from planning) and one read per projected
+    // chunk (adjacent chunks share one); page by page it would be 40 page bodies and their
+    // headers, read a few bytes at a time.
     println!("read calls for 4 splits of 2 projected columns: {calls}");
     assert!(calls <= 4 * 5, "{calls} read calls for 4 splits");
+}
+
+#[test]
+fn a_parquet_footer_is_parsed_once_and_again_when_the_file_changes() {
+    let (_dir, root) = root();
+    let path = root.join("s/kept.parquet");
+    write_parquet(&path, &every_type_batch(1_000), 1_000);
+    let catalog = open(&root, &[]);
+    let mut request = ScanRequest::table("s", "kept");
+    request.projection = Some(vec![0]);
+    assert_eq!(rows(&scan(&catalog, &request).unwrap()), 1_000);
+
+    // Planned and read again: the footer is kept, so the only read is the projected chunk.
+    let before = counter(&catalog, "s", "kept", 3);
+    assert_eq!(rows(&scan(&catalog, &request).unwrap()), 1_000);
+    assert_eq!(counter(&catalog, "s", "kept", 3) - before, 1);
+
+    // Rewritten (another length): the new footer is read, never the kept one.
+    write_parquet(&path, &every_type_batch(3_000), 1_000);
+    let catalog = open(&root, &[]);
+    let before = counter(&catalog, "s", "kept", 3);
+    let batches = scan(&catalog, &request).unwrap();
+    assert_eq!(rows(&batches), 3_000);
+    assert!(counter(&catalog, "s", "kept", 3) - before > 3);
+    assert!(files::footer_cache::len() >= 1);
 }
 
 #[test]

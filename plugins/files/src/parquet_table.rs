@@ -26,6 +26,25 @@ use crate::stats::{CountingFile, FileCounters};
 /// Rows per decoded batch; the SDK slices further to the host's caps.
 const DECODE_BATCH_ROWS: usize = 8192;
 
+/// Reads and parses a file's footer, its view columns decoded as served; a file that is not
+/// valid Parquet (truncated, say) fails naming the file, its size and the byte offset where the
+/// footer was expected.
+fn read_footer(handle: &CountingFile, label: &str) -> Result<ArrowReaderMetadata> {
+    let size = handle.len();
+    let metadata: ParquetMetaData = ParquetMetaDataReader::new()
+        .parse_and_finish(handle)
+        .map_err(|e| {
+            ConnectorError::io(format!(
+                "file \"{label}\": not a readable parquet file: footer expected at byte offset \
+                 {} of {size}: {e}",
+                size.saturating_sub(8)
+            ))
+        })?;
+    let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())
+        .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
+    Ok(decoded_as_served(metadata))
+}
+
 /// A Parquet file opened for reading, with its footer.
 pub struct ParquetFile {
     pub handle: CountingFile,
@@ -34,8 +53,8 @@ pub struct ParquetFile {
 }
 
 impl ParquetFile {
-    /// Opens a file and reads its footer; a file that is not valid Parquet (truncated, say)
-    /// fails naming the file, its size and the byte offset where the footer was expected.
+    /// Opens a file and reads its footer, or takes the footer kept for this version of the file
+    /// ([`footer_cache`]).
     pub fn open(file: &DataFile, counters: Arc<FileCounters>) -> Result<ParquetFile> {
         let label = file.relative.display().to_string();
         let handle = CountingFile::open(&file.real, counters)
@@ -45,29 +64,16 @@ impl ParquetFile {
             len: handle.len(),
             modified,
         });
-        if let Some(metadata) = key.as_ref().and_then(footer_cache::get) {
-            return Ok(ParquetFile {
-                handle,
-                metadata,
-                label,
-            });
-        }
-        let size = handle.len();
-        let metadata: ParquetMetaData = ParquetMetaDataReader::new()
-            .parse_and_finish(&handle)
-            .map_err(|e| {
-                ConnectorError::io(format!(
-                    "file \"{label}\": not a readable parquet file: footer expected at byte \
-                     offset {} of {size}: {e}",
-                    size.saturating_sub(8)
-                ))
-            })?;
-        let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())
-            .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
-        let metadata = decoded_as_served(metadata);
-        if let Some(key) = key {
-            footer_cache::put(key, metadata.clone());
-        }
+        let metadata = match key.as_ref().and_then(footer_cache::get) {
+            Some(kept) => kept,
+            None => {
+                let parsed = read_footer(&handle, &label)?;
+                if let Some(key) = key {
+                    footer_cache::put(key, parsed.clone());
+                }
+                parsed
+            }
+        };
         Ok(ParquetFile {
             handle,
             metadata,

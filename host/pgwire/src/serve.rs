@@ -53,6 +53,11 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    // A reply is several small messages: send them at once, not after the
+                    // client's delayed ACK (Nagle's algorithm).
+                    if let Err(error) = socket.set_nodelay(true) {
+                        tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
+                    }
                     let Ok(slot) = slots.clone().try_acquire_owned() else {
                         tracing::warn!(%peer, max = config.max_connections, "pg connection refused: too many connections");
                         connections.spawn(refuse(socket, config.max_connections));

@@ -53,6 +53,11 @@ pub async fn serve_http(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    // Small responses go out at once instead of waiting for the peer's
+                    // delayed ACK (Nagle's algorithm).
+                    if let Err(error) = socket.set_nodelay(true) {
+                        tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
+                    }
                     let router = router.clone();
                     let serving = serving.clone();
                     let stopped = stopped.clone();

@@ -68,10 +68,16 @@ pub async fn serve_execution(
         },
     );
     // Pings its callers too, so a task whose coordinator went away (stopped, cut off) ends.
+    // TCP_NODELAY on every accepted connection: tonic's server sets it only on addresses it
+    // binds itself, and without it a stream's small last frames (the end of a task's stream,
+    // its trailers) waited for the peer's delayed ACK, 40 ms a query.
     tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(KEEP_ALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEP_ALIVE_TIMEOUT))
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await
 }

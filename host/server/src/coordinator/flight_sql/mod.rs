@@ -54,7 +54,11 @@ pub async fn serve_flight_sql(
     match tls {
         None => {
             router
-                .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+                .serve_with_incoming_shutdown(
+                    // As the workers' execution service: small frames go out at once.
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown,
+                )
                 .await
         }
         Some(acceptor) => {
@@ -87,6 +91,9 @@ fn tls_incoming(
                     continue;
                 }
             };
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
+            }
             let acceptor = acceptor.clone();
             let ready = ready.clone();
             tokio::spawn(async move {

@@ -7,12 +7,14 @@
 //! ([`config`]). A split is a file,
 //! or a row group of a large Parquet file; Parquet reads only the projected columns and skips
 //! row groups whose statistics rule the filters out ([`parquet_table`], [`pruning`]), reading
-//! the projected column chunks of a row group in one go ([`column_chunks`]). Nothing
+//! the projected column chunks of a row group in one go ([`column_chunks`]) and dropping the
+//! rows the filters rule out before a batch leaves the sandbox ([`batch_filter`]). Nothing
 //! outside the root is reachable: names, property paths and symlinks are checked ([`paths`]),
 //! and `root` must lie inside the catalog's grant ([`grant`]). Every byte read is counted and
 //! shown by the `files$stats` system table ([`stats`]). See `docs/connectors/files.md`.
 
 pub mod bad_rows;
+pub mod batch_filter;
 pub mod column_chunks;
 pub mod config;
 pub mod csv_table;
@@ -180,12 +182,16 @@ impl FilesCatalog {
         let mut answers = Vec::new();
         let mut pruning: Vec<Expr> = Vec::new();
         for filter in &request.filters {
+            // Every filter the reader can read is taken, inexactly: row groups its statistics
+            // rule out are not planned, and the reader drops the rows it rules out.
             match filter.to_expr() {
-                Ok(expr) if prunable(&expr, &has_stats) => {
+                Ok(expr) => {
                     answers.push(Pushdown::Inexact);
-                    pruning.push(expr);
+                    if prunable(&expr, &has_stats) {
+                        pruning.push(expr);
+                    }
                 }
-                _ => answers.push(Pushdown::Unsupported),
+                Err(_) => answers.push(Pushdown::Unsupported),
             }
         }
         let spec: Vec<ColumnSpec> = columns.iter().map(ColumnSpec::from_column).collect();
@@ -353,6 +359,11 @@ impl Catalog for FilesCatalog {
         );
         counters.splits.fetch_add(1, Ordering::Relaxed);
         let limit = request.limit;
+        let filters: Vec<Expr> = request
+            .filters
+            .iter()
+            .filter_map(|f| f.to_expr().ok())
+            .collect();
         Ok(match format {
             Format::Csv | Format::Tsv => FilesReader::Csv(Box::new(CsvReader::open(
                 &self.config,
@@ -376,6 +387,7 @@ impl Catalog for FilesCatalog {
                 counters,
                 &columns,
                 &projection,
+                &filters,
                 row_groups,
                 limit,
             )?)),

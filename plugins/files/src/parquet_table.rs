@@ -17,6 +17,7 @@ use parquet::file::statistics::Statistics;
 use quarry_sdk::predicate::Expr;
 use quarry_sdk::{Column, ColumnArrow, ConnectorError, DataType, DataTypeArrow, Result, Scalar};
 
+use crate::batch_filter::BatchFilter;
 use crate::column_chunks::ColumnChunks;
 use crate::footer_cache::{self, FooterKey};
 use crate::layout::DataFile;
@@ -298,6 +299,8 @@ pub struct ParquetReader {
     /// For each output column, its position in the decoded batch and its type.
     picks: Vec<(usize, ArrowType, String)>,
     schema: SchemaRef,
+    /// The pushed filters that can be evaluated on the decoded batches.
+    filter: Option<BatchFilter>,
     /// With no columns projected only row counts matter: they come from the footer.
     counts_only: VecDeque<u64>,
     pending: Option<RecordBatch>,
@@ -311,6 +314,7 @@ impl ParquetReader {
         counters: Arc<FileCounters>,
         columns: &[Column],
         projection: &[usize],
+        filters: &[Expr],
         row_groups: Option<Vec<usize>>,
         limit: Option<u64>,
     ) -> Result<ParquetReader> {
@@ -338,6 +342,7 @@ impl ParquetReader {
                 inner: None,
                 picks: Vec::new(),
                 schema,
+                filter: None,
                 counts_only: counts,
                 pending: None,
                 remaining: limit,
@@ -391,11 +396,13 @@ impl ParquetReader {
         let inner = builder
             .build()
             .map_err(|e| ConnectorError::io(format!("file \"{label}\": {e}")))?;
+        let filter = BatchFilter::new(filters, projection, &schema);
         Ok(ParquetReader {
             label,
             inner: Some(inner),
             picks,
             schema,
+            filter,
             counts_only: VecDeque::new(),
             pending: None,
             remaining: limit,
@@ -441,11 +448,14 @@ impl ParquetReader {
             })
             .collect::<Result<Vec<_>>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(decoded.num_rows()));
-        Ok(Some(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            columns,
-            &options,
-        )?))
+        let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
+        let Some(filter) = &self.filter else {
+            return Ok(Some(batch));
+        };
+        let filtered = filter.apply(batch);
+        self.counters
+            .add(&self.counters.rows_filtered_out, filtered.dropped as u64);
+        Ok(Some(filtered.batch))
     }
 
     pub fn next_batch(&mut self, max_rows: usize) -> Result<Option<RecordBatch>> {

@@ -2,10 +2,10 @@
 //!
 //! Every byte the connector reads from a data file goes through a [`CountingFile`], which adds
 //! it to the counters of that file: bytes and read calls (metadata and samples included),
-//! splits opened, rows returned and bad rows skipped. `SELECT * FROM <schema>."files$stats"`
-//! returns one row per file of that schema read so far by this instance. Counters live in the
-//! instance (the host keeps warm instances per catalog), so a test or an operator compares
-//! two readings taken around a scan.
+//! splits opened, rows returned, bad rows skipped and rows the pushed filters dropped.
+//! `SELECT * FROM <schema>."files$stats"` returns one row per file of that schema read so far
+//! by this instance. Counters live in the instance (the host keeps warm instances per
+//! catalog), so a test or an operator compares two readings taken around a scan.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -32,6 +32,7 @@ pub struct FileCounters {
     pub splits: AtomicU64,
     pub rows: AtomicU64,
     pub bad_rows_skipped: AtomicU64,
+    pub rows_filtered_out: AtomicU64,
 }
 
 impl FileCounters {
@@ -73,12 +74,13 @@ pub fn stats_schema() -> TableSchema {
         Column::not_null("splits", DataType::UInt64),
         Column::not_null("rows", DataType::UInt64),
         Column::not_null("bad_rows_skipped", DataType::UInt64),
+        Column::not_null("rows_filtered_out", DataType::UInt64),
     ])
 }
 
 /// The rows of `files$stats` for one schema, in the projected column order.
 pub fn stats_batch(root: &Path, schema: &str, projection: Option<&[u32]>) -> Result<RecordBatch> {
-    let snapshot: Vec<(String, String, [u64; 5])> = {
+    let snapshot: Vec<(String, String, [u64; 6])> = {
         let map = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
         map.iter()
             .filter(|((r, s, _, _), _)| r == root && s == schema)
@@ -92,6 +94,7 @@ pub fn stats_batch(root: &Path, schema: &str, projection: Option<&[u32]>) -> Res
                         c.splits.load(Ordering::Relaxed),
                         c.rows.load(Ordering::Relaxed),
                         c.bad_rows_skipped.load(Ordering::Relaxed),
+                        c.rows_filtered_out.load(Ordering::Relaxed),
                     ],
                 )
             })

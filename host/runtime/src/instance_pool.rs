@@ -17,7 +17,7 @@ use crate::bindings::v0_1_0;
 use crate::error::{At, ByteSize, Error, Result};
 use crate::instance_slots::SlotPermit;
 use crate::sandbox::{Grants, SandboxLimits, StoreState};
-use crate::socket_policy::SocketDenial;
+use crate::socket_policy::{ResolvedSockets, SocketDenial};
 
 /// What a call needs to know to set its deadline and name things in its errors.
 #[derive(Debug, Clone)]
@@ -66,10 +66,13 @@ impl Instance {
         properties: Vec<(String, String)>,
         slot: Option<SlotPermit>,
     ) -> Result<Self> {
+        let started = Instant::now();
         let mut store = sandbox_store(pre.engine(), ctx, grants)?;
+        // One deadline for the whole set-up: what resolving the socket grants took is gone.
+        let remaining = ctx.limits.call_deadline.saturating_sub(started.elapsed());
         let instantiated = ctx
             .calls
-            .drive(ctx.limits.call_deadline, pre.instantiate_async(&mut store))
+            .drive(remaining, pre.instantiate_async(&mut store))
             .ok_or_else(|| deadline_exceeded(ctx, "instantiate"))?;
         let bindings = instantiated.map_err(|e| {
             if store.data().limiter.memory_refused {
@@ -202,7 +205,8 @@ pub(crate) fn connector_result<T>(
 }
 
 /// A store for one instance: the sandbox's WASI context with `grants`, the memory limiter,
-/// and the call deadline's epoch set.
+/// and the call deadline's epoch set. The granted socket names are resolved first, under the
+/// call deadline: a name server that never answers cannot hold the call past it.
 pub(crate) fn sandbox_store(
     engine: &wasmtime::Engine,
     ctx: &CallContext,
@@ -214,7 +218,14 @@ pub(crate) fn sandbox_store(
         ctx.limits.log_rate,
         ctx.scrubber.clone(),
     );
-    let state = StoreState::new(&ctx.limits, grants, log)?;
+    let sockets = ctx
+        .calls
+        .drive(
+            ctx.limits.call_deadline,
+            ResolvedSockets::resolve(&grants.allowed_sockets, &log),
+        )
+        .ok_or_else(|| deadline_exceeded(ctx, "resolve allowed sockets"))?;
+    let state = StoreState::new(&ctx.limits, grants, sockets, log)?;
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();

@@ -21,7 +21,7 @@ use crate::error::{ByteSize, Error, Result};
 use crate::outbound_http::{HttpLimits, HttpPolicy};
 use crate::plugin_log::{LogRate, PluginLog};
 use crate::socket_grant::SocketGrant;
-use crate::socket_policy::{GuardedSockets, SocketPolicy};
+use crate::socket_policy::{GuardedSockets, ResolvedSockets, SocketPolicy};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -375,8 +375,13 @@ impl fmt::Debug for StoreState {
 
 impl StoreState {
     /// A fresh sandbox: no environment, arguments, stdin, network or files beyond the grants;
-    /// stdout and stderr into `log`. Resolves the granted socket names (blocking).
-    pub fn new(limits: &SandboxLimits, grants: &Grants, log: PluginLog) -> Result<Self> {
+    /// stdout and stderr into `log`; TCP only to `sockets`, the socket grants as resolved.
+    pub fn new(
+        limits: &SandboxLimits,
+        grants: &Grants,
+        sockets: ResolvedSockets,
+        log: PluginLog,
+    ) -> Result<Self> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(log.stdout())
@@ -390,7 +395,7 @@ impl StoreState {
                 .preopened_dir(dir, guest, FsPerms::ReadOnly)
                 .map_err(|e| Error::Internal(format!("preopen {}: {e}", dir.display())))?;
         }
-        let sockets = SocketPolicy::new(&grants.allowed_sockets, log.clone(), &mut builder);
+        let sockets = SocketPolicy::new(sockets, log.clone(), &mut builder);
         Ok(StoreState {
             wasi: builder.build(),
             table: ResourceTable::new(),

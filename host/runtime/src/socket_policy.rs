@@ -1,6 +1,8 @@
 //! TCP through `wasi:sockets` for plugins, limited to a catalog's `allowed_sockets`.
 //!
-//! The host resolves the granted names itself, when an instance is set up, and from then on:
+//! The host resolves the granted names itself, when an instance is set up (on the plugin I/O
+//! runtime, under the call deadline: a name server that never answers cannot hold a call past
+//! it), and from then on:
 //!
 //! - `wasi:sockets/ip-name-lookup` answers only the granted names, with the addresses the host
 //!   resolved, and an IP literal only when a grant names that address; every other name is
@@ -19,7 +21,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasData, Resource, ResourceTable};
@@ -78,7 +82,7 @@ impl fmt::Display for SocketDenial {
 
 /// The endpoints a catalog's socket grants come to once the host has resolved them.
 #[derive(Debug, Default)]
-struct ResolvedSockets {
+pub struct ResolvedSockets {
     /// Whether the catalog grants any socket at all.
     granted: bool,
     /// Each granted name with the addresses the host resolved it to.
@@ -88,9 +92,25 @@ struct ResolvedSockets {
 }
 
 impl ResolvedSockets {
-    /// Resolves every granted name now (blocking; an instance is set up on a blocking thread).
-    /// A name that does not resolve grants nothing this time, and says so in the log.
-    fn resolve(grants: &[SocketGrant], log: &PluginLog) -> ResolvedSockets {
+    /// Resolves every granted name with the system resolver (`tokio::net::lookup_host`, on the
+    /// blocking pool of the runtime that polls it). A future: the caller drives it under the
+    /// call deadline, and dropping it at the deadline leaves a hung lookup to that bounded pool.
+    pub async fn resolve(grants: &[SocketGrant], log: &PluginLog) -> ResolvedSockets {
+        Self::resolve_with(grants, log, |name, port| async move {
+            tokio::net::lookup_host((name.as_str(), port))
+                .await
+                .map(|found| found.collect())
+        })
+        .await
+    }
+
+    /// [`Self::resolve`] with the lookup given. A name that does not resolve grants nothing this
+    /// time, and says so in the log.
+    async fn resolve_with<L, F>(grants: &[SocketGrant], log: &PluginLog, lookup: L) -> Self
+    where
+        L: Fn(String, u16) -> F,
+        F: Future<Output = io::Result<Vec<SocketAddr>>>,
+    {
         let mut resolved = ResolvedSockets {
             granted: !grants.is_empty(),
             ..ResolvedSockets::default()
@@ -99,8 +119,8 @@ impl ResolvedSockets {
             let addresses = match &grant.host {
                 SocketHost::Ip(ip) => vec![ip.to_canonical()],
                 SocketHost::Name(name) => {
-                    let found = match (name.as_str(), grant.port).to_socket_addrs() {
-                        Ok(found) => found.map(|a| a.ip().to_canonical()).collect(),
+                    let found: Vec<IpAddr> = match lookup(name.clone(), grant.port).await {
+                        Ok(found) => found.iter().map(|a| a.ip().to_canonical()).collect(),
                         Err(err) => {
                             log.log(
                                 Level::Warn,
@@ -179,12 +199,12 @@ pub struct SocketPolicy {
 }
 
 impl SocketPolicy {
-    /// Resolves `grants` and configures `builder`: TCP (if anything is granted) with a check on
-    /// every address the guest binds or connects to; no UDP. Name lookup is not WASI's: the
+    /// Configures `builder` for the resolved grants: TCP (if anything is granted) with a check
+    /// on every address the guest binds or connects to; no UDP. Name lookup is not WASI's: the
     /// runtime links [`GuardedInterfaces`] over it.
-    pub fn new(grants: &[SocketGrant], log: PluginLog, builder: &mut WasiCtxBuilder) -> Self {
+    pub fn new(resolved: ResolvedSockets, log: PluginLog, builder: &mut WasiCtxBuilder) -> Self {
         let policy = SocketPolicy {
-            resolved: Arc::new(ResolvedSockets::resolve(grants, &log)),
+            resolved: Arc::new(resolved),
             denied: Arc::new(Mutex::new(None)),
             log,
         };
@@ -347,20 +367,67 @@ impl tcp_create_socket::Host for GuardedSockets<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    fn resolved(entries: &[&str]) -> ResolvedSockets {
-        let grants: Vec<SocketGrant> = entries
+    use super::*;
+    use crate::call_driver::CallDriver;
+
+    fn grants(entries: &[&str]) -> Vec<SocketGrant> {
+        entries
             .iter()
             .map(|e| SocketGrant::parse(e).unwrap())
-            .collect();
-        let log = PluginLog::new(
+            .collect()
+    }
+
+    fn log() -> PluginLog {
+        PluginLog::new(
             "c",
             "p@0.1.0",
             crate::LogRate::default(),
             crate::SecretScrubber::default(),
+        )
+    }
+
+    /// Resolved with the system resolver, as an instance's set-up does.
+    fn resolved(entries: &[&str]) -> ResolvedSockets {
+        let driver = CallDriver::start(1).unwrap();
+        driver
+            .handle()
+            .drive(
+                Duration::from_secs(30),
+                ResolvedSockets::resolve(&grants(entries), &log()),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_name_server_that_never_answers_ends_at_the_deadline() {
+        let granted = grants(&["db.example.com:5432", "10.0.0.7:5432"]);
+        let driver = CallDriver::start(1).unwrap();
+        let log = log();
+        let never = ResolvedSockets::resolve_with(&granted, &log, |_, _| {
+            std::future::pending::<io::Result<Vec<SocketAddr>>>()
+        });
+        assert!(
+            driver
+                .handle()
+                .drive(Duration::from_millis(100), never)
+                .is_none()
         );
-        ResolvedSockets::resolve(&grants, &log)
+
+        // A lookup that fails grants nothing for that name and keeps the rest.
+        let failing = ResolvedSockets::resolve_with(&granted, &log, |_, _| async {
+            Err::<Vec<SocketAddr>, _>(io::Error::other("no name server"))
+        });
+        let r = driver
+            .handle()
+            .drive(Duration::from_secs(5), failing)
+            .unwrap();
+        assert_eq!(r.lookup("db.example.com"), Some(Vec::new()));
+        assert_eq!(
+            r.lookup("10.0.0.7"),
+            Some(vec!["10.0.0.7".parse().unwrap()])
+        );
     }
 
     #[test]

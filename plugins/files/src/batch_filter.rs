@@ -97,15 +97,7 @@ impl BatchFilter {
 
     /// True where every conjunct is true; null counts as false.
     fn mask(&self, batch: &RecordBatch) -> Result<BooleanArray, ArrowError> {
-        let mut all: Option<BooleanArray> = None;
-        for conjunct in &self.conjuncts {
-            let value = eval(conjunct, batch)?;
-            all = Some(match all {
-                None => value,
-                Some(acc) => and_kleene(&acc, &value)?,
-            });
-        }
-        let all = all.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()]));
+        let all = fold(&self.conjuncts, batch, true, and_kleene)?;
         Ok(if all.null_count() > 0 {
             prep_null_mask_filter(&all)
         } else {

@@ -2,7 +2,8 @@
 //! connector (a coordinator and 2 workers, the plugin reading Parquet in the sandbox, query
 //! stages on the workers), over Parquet files the benchmark writes from the native generator,
 //! against DuckDB and DataFusion from PyPI reading the same files (`peers/parquet_peers.py`,
-//! each limited to `--threads` threads), in the same run.
+//! each limited to `--threads` threads; DataFusion with its default settings and with its
+//! filters evaluated in the Parquet scan), in the same run.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,10 @@ pub const HELP: &str = "\
 quarry-bench files [FLAGS]
     TPC-H Q1, Q3, Q5, Q6, Q10 and Q18 through the files connector on a real cluster over
     Parquet files written from the native generator, against DuckDB and DataFusion from PyPI
-    reading the same files (`pip install duckdb datafusion`), same run: seconds per query and
-    the ratio to the faster peer. Build first:
+    reading the same files (`pip install duckdb datafusion`; DataFusion twice, with its
+    default settings and with its filters evaluated in the Parquet scan), same run: seconds
+    per query, the ratio to the fastest peer, and DataFusion's own ratio to DuckDB. Build
+    first:
     `cargo build --release --workspace && cargo xtask build-plugins`.
 
     --quarry PATH            the quarry binary [default: `quarry` next to quarry-bench]
@@ -39,6 +42,10 @@ quarry-bench files [FLAGS]
     --threads N              threads of each peer [default: 2]
     --python PATH            the Python with duckdb and datafusion [default: python3]
 ";
+
+/// The peers the script measures, as its answer names them: DuckDB, DataFusion with its
+/// default settings, and DataFusion evaluating the filters inside its Parquet scan.
+const PEER_KEYS: [&str; 3] = ["duckdb", "datafusion", "datafusion_pushdown"];
 
 /// The peers' script, run with `python -c`.
 const PEERS: &str = include_str!("../peers/parquet_peers.py");
@@ -149,14 +156,17 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| query ({}) | through quarry: files connector, coordinator + {} workers, median | DuckDB {}, median | DataFusion {} (Python), median | ratio quarry / faster peer | rows |",
-        o.schema, o.workers, peers["versions"]["duckdb"], peers["versions"]["datafusion"]
+        "| query ({}) | through quarry: files connector, coordinator + {} workers, median | DuckDB {}, median | DataFusion {} (Python), median | DataFusion, filters in the scan, median | ratio quarry / faster peer | ratio faster DataFusion / DuckDB | rows |",
+        o.schema,
+        o.workers,
+        peers["versions"]["duckdb"].as_str().unwrap_or("?"),
+        peers["versions"]["datafusion"].as_str().unwrap_or("?")
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (name, sql) in &queries {
         let warm = cluster.client.statement(sql).await?;
         let rows = warm["row_count"].as_u64().unwrap_or(0);
-        for peer in ["duckdb", "datafusion"] {
+        for peer in PEER_KEYS {
             let theirs = peers["rows"][peer][name].as_u64().unwrap_or(u64::MAX);
             if theirs != rows {
                 bail!("{name}: {rows} rows through quarry, {theirs} from {peer}");
@@ -170,20 +180,12 @@ async fn measure(o: &Options) -> anyhow::Result<()> {
         }
         times.sort();
         let (q, q_min) = median_min(&times);
-        let peer_median = |peer: &str| -> f64 {
-            let mut seconds: Vec<f64> = peers["seconds"][peer][name]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_f64)
-                .collect();
-            seconds.sort_by(f64::total_cmp);
-            seconds.get(seconds.len() / 2).copied().unwrap_or(f64::NAN)
-        };
-        let (duck, fusion) = (peer_median("duckdb"), peer_median("datafusion"));
+        let [duck, fusion, pushdown] = PEER_KEYS.map(|peer| peer_median(&peers, peer, name));
+        let faster_fusion = fusion.min(pushdown);
         println!(
-            "| {name} | {q:.2} s (min {q_min:.2}) | {duck:.2} s | {fusion:.2} s | {:.2}× | {rows} |",
-            q / duck.min(fusion)
+            "| {name} | {q:.2} s (min {q_min:.2}) | {duck:.2} s | {fusion:.2} s | {pushdown:.2} s | {:.2}× | {:.2}× | {rows} |",
+            q / duck.min(faster_fusion),
+            faster_fusion / duck
         );
     }
     cluster.check_running()?;
@@ -235,6 +237,18 @@ fn write_parquet(
         );
     }
     Ok(())
+}
+
+/// The median of one peer's timed runs of one query, in seconds.
+fn peer_median(peers: &Value, peer: &str, query: &str) -> f64 {
+    let mut seconds: Vec<f64> = peers["seconds"][peer][query]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    seconds.get(seconds.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Runs the peers' script over the files: its JSON answer.
